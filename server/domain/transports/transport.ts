@@ -1,0 +1,38 @@
+import type { Readable } from 'node:stream';
+
+/** One file of a published run, as a transport sees it. `path` is relative to the export root, `/`-separated. */
+export interface DeliveryFile {
+  path: string;
+  size: number;
+  sha256: string;
+  /** Opens the file's bytes; each call returns a fresh stream. */
+  open(signal?: AbortSignal): Promise<Readable>;
+}
+
+export interface DeliveryContext {
+  exportId: number;
+  exportName: string;
+  runId: number;
+  /** Run start time in UTC; the remote folder is `<path>/<export name>/<run timestamp>/`. */
+  runStartedAt: Date;
+  state: 'done' | 'failed';
+  failureReason: string | null;
+  /** Files to deliver; `manifest.json` is among them and must be delivered LAST (R-TR-3). */
+  files: DeliveryFile[];
+  /** Links for the download transport / e-mails: absolute URLs with exact sizes (size null for tar_gz). */
+  links: { url: string; size: number | null }[];
+  customData: { key: string; value: string }[];
+  signal: AbortSignal;
+  log(message: string, info?: Record<string, unknown>): void;
+}
+
+export interface Transport<Options = Record<string, unknown>> {
+  readonly type: string;
+  /** Names of options that are secrets: encrypted at rest, returned as "***", never logged (R-TR-4). */
+  readonly secretOptions: readonly string[];
+  /** Validates and normalises `options`; throws an AppError (400, parameters.path) when invalid. */
+  validate(options: unknown, path: string): Options;
+  /** Hosts this delivery will connect to, for the TRANSPORT_ALLOW_HOSTS check (R-TR-5). */
+  hosts(options: Options): string[];
+  deliver(options: Options, ctx: DeliveryContext): Promise<void>;
+}
