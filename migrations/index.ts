@@ -1,0 +1,16 @@
+import type { Knex } from 'knex';
+import * as foundation from './20261122000000_foundation.js';
+
+/**
+ * The migrations in order. A static list (not a folder scan) so the same code runs under tsx, compiled,
+ * or bundled, and a forgotten file fails the migration test instead of being skipped silently.
+ */
+const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
+  '20261122000000_foundation': foundation,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(MIGRATIONS),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => MIGRATIONS[name],
+};

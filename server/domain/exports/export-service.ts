@@ -1,0 +1,186 @@
+import type { Knex } from 'knex';
+import { customAlphabet } from 'nanoid';
+import type { Storage } from '../../infra/storage/storage.js';
+import { withTransaction } from '../../infra/db/transaction.js';
+import { userError } from '../errors.js';
+import { cancelActiveRun, enqueueRun } from '../runs/queue.js';
+import { logEvent } from './events.js';
+import { getOwnedExport, listOwnedExports, type ExportRow } from './export-repo.js';
+import { DEFINITION_DEFAULTS, type Definition, type ExportBody } from './export-schema.js';
+import { parseExportFilter, parsePaging } from './filter.js';
+import type { NestedValidators } from './nested-validators.js';
+
+// 32 URL-safe characters from a CSPRNG: 192 bits (R-EXP-3 wants at least 128).
+export const newPasskey = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 32);
+
+const isActive = (s: ExportRow['state']) => s === 'pending' || s === 'processing';
+export const STOPPED_BY_USER = 'stopped by user';
+const SUPERSEDED = 'The run was cancelled because the export was changed.';
+
+export interface ExportServiceDeps {
+  db: Knex;
+  storage: Storage;
+  validators: NestedValidators;
+  defaultTimezone: string;
+  /** Called after commit when an export's schedules may have changed (the scheduler recomputes `_next_run`). */
+  onSchedulesChanged?: (exportId: number) => Promise<void>;
+}
+
+/** Export definitions of one owner: every method is owner-scoped; another user's export is a 404. */
+export class ExportService {
+  constructor(private readonly deps: ExportServiceDeps) {}
+
+  private get db() {
+    return this.deps.db;
+  }
+
+  get(ownerId: number, id: number) {
+    return getOwnedExport(this.db, ownerId, id);
+  }
+
+  list(ownerId: number, query: Record<string, unknown>) {
+    const filterRaw = query.filter;
+    if (filterRaw !== undefined && typeof filterRaw !== 'string') throw userError(400, 'invalid_value', 'filter');
+    const filter = typeof filterRaw === 'string' ? parseExportFilter(filterRaw) : null;
+    const paging = parsePaging(query);
+    return listOwnedExports(this.db, ownerId, { filter, limit: paging.limit ?? 1000, offset: paging.offset }).then(
+      (r) => ({ ...r, ...paging }),
+    );
+  }
+
+  private checkNested(body: ExportBody, previous: ExportRow | null) {
+    const v = this.deps.validators;
+    const search = body.export.search ? v.search(body.export.search, 'export.search') : body.export.search;
+    const schedules = body._schedules ? v.schedules(body._schedules, '_schedules') : undefined;
+    const transports = body._transports
+      ? v.transports(body._transports, '_transports', previous?.transports ?? [])
+      : undefined;
+    return { search, schedules, transports };
+  }
+
+  async create(ownerId: number, body: ExportBody): Promise<ExportRow> {
+    const nested = this.checkNested(body, null);
+    const { _id, _version, type = 'export', name, timezone, ...rest } = body.export;
+    const schedules = nested.schedules ?? [];
+    if (schedules.length > 0 && !name) throw nameRequired();
+    const definition: Definition = {
+      ...DEFINITION_DEFAULTS,
+      ...rest,
+      search: nested.search ?? null,
+      timezone: timezone ?? this.deps.defaultTimezone,
+    } as Definition;
+    const row = await withTransaction(this.db, async (trx) => {
+      const [created] = (await trx('exports')
+        .insert({
+          owner_id: ownerId,
+          type,
+          name: name ?? 'export',
+          name_given: Boolean(name),
+          definition: JSON.stringify(definition),
+          schedules: JSON.stringify(schedules),
+          transports: JSON.stringify(nested.transports ?? []),
+          passkey: newPasskey(),
+        })
+        .returning('*')) as ExportRow[];
+      if (!name) await trx('exports').where({ id: created.id }).update({ name: `export-${type}-${created.id}` });
+      await logEvent(trx, created.id, 'EXPORT_INSERT', {});
+      // R-EXP-3: without schedules an export is queued at once.
+      if (schedules.length === 0) await enqueueRun(trx, created, 'create');
+      return getOwnedExport(trx, ownerId, created.id);
+    });
+    await this.deps.onSchedulesChanged?.(row.id);
+    return row;
+  }
+
+  async update(ownerId: number, id: number, body: ExportBody, start: boolean): Promise<ExportRow> {
+    const row = await withTransaction(this.db, async (trx) => {
+      const current = await getOwnedExport(trx, ownerId, id, true);
+      const { _id, _version, type, name, timezone, ...rest } = body.export;
+      if (_version !== undefined && _version !== current.version + 1) {
+        throw userError(400, 'version_conflict', `_version must be ${current.version + 1}`, {
+          current: current.version,
+        });
+      }
+      const nested = this.checkNested(body, current);
+      const schedules = nested.schedules ?? current.schedules;
+      const nextType = type ?? current.type;
+      const nameGiven = name === undefined ? current.name_given : Boolean(name);
+      if (schedules.length > 0 && !nameGiven) throw nameRequired();
+      const definition = { ...current.definition, ...rest } as Definition;
+      if ('search' in body.export) definition.search = (nested.search ?? null) as Definition['search'];
+      if (timezone) definition.timezone = timezone;
+
+      // R-EXP-4: an active run is stopped and its partial output purged (by its worker) before the change applies.
+      if (isActive(current.state)) await cancelActiveRun(trx, id, SUPERSEDED);
+      await trx('exports')
+        .where({ id })
+        .update({
+          version: current.version + 1,
+          type: nextType,
+          name: name ?? (name === null || !current.name_given ? `export-${nextType}-${id}` : current.name),
+          name_given: nameGiven,
+          definition: JSON.stringify(definition),
+          schedules: JSON.stringify(schedules),
+          transports: JSON.stringify(nested.transports ?? current.transports),
+          state: 'new',
+          failure_reason: null,
+          updated_at: trx.fn.now(),
+        });
+      await logEvent(trx, id, 'EXPORT_UPDATE', { version: current.version + 1 });
+      if (start && schedules.length === 0) await enqueueRun(trx, current, 'update');
+      return getOwnedExport(trx, ownerId, id);
+    });
+    await this.deps.onSchedulesChanged?.(id);
+    return row;
+  }
+
+  async remove(ownerId: number, id: number): Promise<void> {
+    await withTransaction(this.db, async (trx) => {
+      await getOwnedExport(trx, ownerId, id, true);
+      await cancelActiveRun(trx, id, 'The export was deleted.');
+      await trx('exports').where({ id }).delete();
+    });
+    // Files go after the commit: the rows (and so every link) are gone first, then the bytes.
+    await this.deps.storage.deletePrefix(`exports/${id}/`);
+    await this.deps.onSchedulesChanged?.(id);
+  }
+
+  async start(ownerId: number, id: number): Promise<ExportRow> {
+    return withTransaction(this.db, async (trx) => {
+      const current = await getOwnedExport(trx, ownerId, id, true);
+      const run = isActive(current.state) ? null : await enqueueRun(trx, current, 'start');
+      if (!run) throw userError(400, 'export_already_running', `export ${id} is already pending or processing`);
+      return getOwnedExport(trx, ownerId, id);
+    });
+  }
+
+  async stop(ownerId: number, id: number): Promise<ExportRow> {
+    return withTransaction(this.db, async (trx) => {
+      const current = await getOwnedExport(trx, ownerId, id, true);
+      const run = isActive(current.state) ? await cancelActiveRun(trx, id, STOPPED_BY_USER) : null;
+      if (!run) throw userError(404, 'export_not_running', `export ${id} is not running`, { type: 'export', id });
+      await trx('exports').where({ id }).update({ state: 'failed', failure_reason: STOPPED_BY_USER, updated_at: trx.fn.now() });
+      await logEvent(trx, id, 'EXPORT_STOPPED', { run_id: run.id });
+      return getOwnedExport(trx, ownerId, id);
+    });
+  }
+
+  async resetStatus(ownerId: number, id: number): Promise<ExportRow> {
+    return withTransaction(this.db, async (trx) => {
+      const current = await getOwnedExport(trx, ownerId, id, true);
+      if (isActive(current.state)) throw userError(409, 'export_busy', `export ${id} is pending or processing`);
+      await trx('exports').where({ id }).update({ state: 'new', failure_reason: null, updated_at: trx.fn.now() });
+      return getOwnedExport(trx, ownerId, id);
+    });
+  }
+
+  async rotatePasskey(ownerId: number, id: number): Promise<ExportRow> {
+    return withTransaction(this.db, async (trx) => {
+      await getOwnedExport(trx, ownerId, id, true);
+      await trx('exports').where({ id }).update({ passkey: newPasskey(), updated_at: trx.fn.now() });
+      return getOwnedExport(trx, ownerId, id);
+    });
+  }
+}
+
+const nameRequired = () => userError(400, 'export_name_required', 'A scheduled export needs a name');

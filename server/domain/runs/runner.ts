@@ -1,0 +1,82 @@
+import type { Knex } from 'knex';
+import type { Config } from '../../config.js';
+import type { Logger } from '../../infra/logger.js';
+import type { Storage } from '../../infra/storage/storage.js';
+import { logEvent } from '../exports/events.js';
+import type { ExportRow } from '../exports/export-repo.js';
+import { failRun, publishRun, runFolder } from './finish.js';
+import { writeManifest } from './manifest.js';
+import type { Producer, Progress, RunContext } from './run-context.js';
+import type { RunRow } from './queue.js';
+import { Staging } from './staging.js';
+
+export interface RunnerDeps {
+  db: Knex;
+  storage: Storage;
+  config: Config;
+  log: Logger;
+  producers: Producer[];
+  /** Called after a run was published (transports hook in here). */
+  onPublished?: (run: RunRow) => Promise<void>;
+}
+
+/** Thrown by producers through the signal: the run was stopped, updated, deleted or taken over. */
+export class RunAborted extends Error {}
+
+/** One sentence for `_failure_reason`: our own messages pass, anything unexpected gets a generic one. */
+export function failureReason(e: unknown): string {
+  const userMessage = (e as { userMessage?: unknown } | null)?.userMessage;
+  if (typeof userMessage === 'string') return userMessage;
+  return 'The export failed because of an internal error; the server log has the details.';
+}
+
+/**
+ * Drives one claimed run: staging folder, producers, manifest, atomic publish. A failed or aborted run removes its
+ * staging folder, so the previously published files are never touched (R-ENG-4).
+ */
+export async function executeRun(
+  deps: RunnerDeps,
+  run: RunRow,
+  workerId: string,
+  signal: AbortSignal,
+  progress: Progress,
+): Promise<void> {
+  const prefix = `${runFolder(run)}${run.attempts}/`;
+  const log = deps.log.child({ run_id: run.id, export_id: run.export_id, attempt: run.attempts });
+  try {
+    const exp = (await deps.db('exports').where({ id: run.export_id }).first()) as ExportRow | undefined;
+    if (!exp) throw new RunAborted('export deleted');
+    // A previous attempt of this run may have left files behind when its worker died.
+    await deps.storage.deletePrefix(runFolder(run));
+    await logEvent(deps.db, exp.id, 'EXPORT_START', { run_id: run.id, trigger: run.trigger, attempt: run.attempts });
+    const staging = new Staging(deps.storage, prefix, signal, (n) => {
+      progress.bytes_written += n;
+    });
+    const ctx: RunContext = { ...deps, log, run, export: exp, signal, staging, progress, counts: { objects: 0, deleted: 0 } };
+    for (const producer of deps.producers) {
+      signal.throwIfAborted();
+      await producer.produce(ctx);
+    }
+    signal.throwIfAborted();
+    await writeManifest(ctx, new Date());
+    progress.files_done = staging.files.length;
+    progress.percent = 100;
+    const published = await publishRun(deps.db, run, workerId, {
+      prefix,
+      files: staging.files,
+      objects: ctx.counts.objects,
+      progress,
+    });
+    if (!published) throw new RunAborted('run no longer ours');
+    log.info({ files: staging.files.length, objects: ctx.counts.objects }, 'run published');
+    await deps.onPublished?.({ ...run, state: 'done', files_prefix: prefix });
+  } catch (e) {
+    await deps.storage.deletePrefix(runFolder(run)).catch((err) => log.warn({ err }, 'could not remove staging'));
+    if (signal.aborted || e instanceof RunAborted) {
+      log.info({ reason: String(signal.reason ?? (e as Error).message) }, 'run aborted');
+      return;
+    }
+    log.error({ err: e }, 'run failed');
+    await failRun(deps.db, run, workerId, failureReason(e));
+  }
+}

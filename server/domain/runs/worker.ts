@@ -1,0 +1,134 @@
+import { hostname } from 'node:os';
+import { nanoid } from 'nanoid';
+import { RunAborted, type RunnerDeps, executeRun } from './runner.js';
+import type { Progress } from './run-context.js';
+import { claimRuns, heartbeat, type RunRow, sweepExpiredLeases } from './queue.js';
+import { releaseRun, runFolder } from './finish.js';
+import { deleteSupersededFiles } from './housekeeping.js';
+
+export interface WorkerOptions {
+  concurrency: number;
+  leaseMs: number;
+  /** How often idle workers look for pending runs. */
+  pollMs?: number;
+  /** Heartbeat period: also how fast a stop is noticed (R-EXP-7 wants < 2 s). */
+  heartbeatMs?: number;
+  sweepMs?: number;
+  id?: string;
+}
+
+interface Active {
+  run: RunRow;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Claims runs from PostgreSQL and executes at most `concurrency` of them (R-ENG-1..3). Any number of workers in
+ * any number of processes can share one database. A heartbeat every second extends each lease and doubles as the
+ * stop check: when the run is no longer ours in the database, its AbortSignal fires.
+ */
+export class Worker {
+  readonly id: string;
+  private readonly active = new Map<number, Active>();
+  private timers: NodeJS.Timeout[] = [];
+  private stopping = false;
+  private ticking = false;
+
+  constructor(
+    private readonly deps: RunnerDeps,
+    private readonly opts: WorkerOptions,
+  ) {
+    this.id = opts.id ?? `${hostname()}:${process.pid}:${nanoid(6)}`;
+  }
+
+  get activeRuns() {
+    return [...this.active.keys()];
+  }
+
+  start(): void {
+    const poll = this.opts.pollMs ?? 500;
+    const sweep = this.opts.sweepMs ?? 5000;
+    this.timers.push(setInterval(() => void this.tick(), poll));
+    this.timers.push(setInterval(() => void this.heartbeats(), this.opts.heartbeatMs ?? 1000));
+    // Jitter keeps many workers from sweeping in lock-step.
+    this.timers.push(setInterval(() => void this.sweep(), sweep + Math.floor(Math.random() * 1000)));
+    void this.tick();
+  }
+
+  /** Claims and launches as many runs as there are free slots. Public for tests that drive a worker by hand. */
+  async tick(): Promise<void> {
+    if (this.stopping || this.ticking) return;
+    this.ticking = true;
+    try {
+      const free = this.opts.concurrency - this.active.size;
+      const runs = await claimRuns(this.deps.db, this.id, free, this.opts.leaseMs);
+      for (const run of runs) this.launch(run);
+    } catch (err) {
+      this.deps.log.error({ err }, 'claiming runs failed');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private launch(run: RunRow) {
+    const controller = new AbortController();
+    const progress: Progress = { objects_done: 0, objects_total: 0, files_done: 0, bytes_written: 0, percent: 0 };
+    const entry: Active = { run, controller, done: Promise.resolve() };
+    (entry as Active & { progress: Progress }).progress = progress;
+    entry.done = executeRun(this.deps, run, this.id, controller.signal, progress)
+      .catch((err) => this.deps.log.error({ err, run_id: run.id }, 'run crashed'))
+      .finally(() => {
+        this.active.delete(run.id);
+        void this.tick();
+      });
+    this.active.set(run.id, entry);
+  }
+
+  private async heartbeats(): Promise<void> {
+    for (const entry of this.active.values()) {
+      if (entry.controller.signal.aborted) continue;
+      const progress = (entry as Active & { progress: Progress }).progress;
+      try {
+        const ours = await heartbeat(this.deps.db, entry.run, this.id, this.opts.leaseMs, progress);
+        if (!ours) entry.controller.abort(new RunAborted('the run was stopped or taken over'));
+      } catch (err) {
+        this.deps.log.warn({ err, run_id: entry.run.id }, 'heartbeat failed');
+      }
+    }
+  }
+
+  async sweep(): Promise<void> {
+    try {
+      const { failed } = await sweepExpiredLeases(this.deps.db);
+      for (const run of failed) await this.deps.storage.deletePrefix(runFolder(run));
+      await deleteSupersededFiles(this.deps.db, this.deps.storage);
+    } catch (err) {
+      this.deps.log.error({ err }, 'sweeping failed');
+    }
+  }
+
+  /**
+   * Graceful stop (R-RUN-5): no new claims; running exports are aborted and handed back to the queue without
+   * counting the attempt, so another worker picks them up at once.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    const entries = [...this.active.values()];
+    for (const e of entries) e.controller.abort(new RunAborted('worker shutting down'));
+    await Promise.all(entries.map((e) => e.done));
+    for (const e of entries) await releaseRun(this.deps.db, e.run, this.id).catch(() => {});
+  }
+
+  /** Simulates a crash for tests: timers stop and runs are abandoned without any database update. */
+  async crashForTest(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    const entries = [...this.active.values()];
+    for (const e of entries) e.controller.abort(new RunAborted('crash'));
+    await Promise.all(entries.map((e) => e.done));
+  }
+}

@@ -1,0 +1,96 @@
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { customAlphabet } from 'nanoid';
+import { userError } from '../errors.js';
+import { verifyPassword, dummyHash } from '../users/passwords.js';
+import { findUserById, findUserByLogin, publicUser, type UserRow } from '../users/users-repo.js';
+import { assertNotThrottled, clearFailures, recordFailure } from './throttle.js';
+
+// 32 characters of a 62-symbol alphabet from a CSPRNG: 190 bits (R-AUTH-4 wants at least 128).
+const newToken = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 32);
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+// last_seen_at is refreshed at most this often, so reading a session is not a write on every request.
+const TOUCH_EVERY_MS = 60_000;
+
+export interface Session {
+  id: number;
+  token: string;
+  user: UserRow | null;
+}
+
+interface SessionRow {
+  id: number;
+  user_id: number | null;
+  last_seen_at: Date;
+}
+
+export class SessionService {
+  constructor(
+    private readonly db: Knex,
+    private readonly ttlMs: number,
+  ) {}
+
+  async create(): Promise<Session> {
+    const token = newToken();
+    const [row] = await this.db('sessions').insert({ token_hash: hashToken(token) }).returning('id');
+    return { id: row.id, token, user: null };
+  }
+
+  /** The live session for `token`, or null when unknown or idle for longer than SESSION_TTL. */
+  async find(token: string | undefined): Promise<Session | null> {
+    if (!token || token.length > 200) return null;
+    const row = (await this.db('sessions')
+      .where({ token_hash: hashToken(token) })
+      .andWhere('last_seen_at', '>', new Date(Date.now() - this.ttlMs))
+      .first()) as SessionRow | undefined;
+    if (!row) return null;
+    if (Date.now() - row.last_seen_at.getTime() > TOUCH_EVERY_MS) {
+      await this.db('sessions').where({ id: row.id }).update({ last_seen_at: this.db.fn.now() });
+    }
+    const user = row.user_id ? ((await findUserById(this.db, row.user_id)) ?? null) : null;
+    return { id: row.id, token, user };
+  }
+
+  async require(token: string | undefined): Promise<Session> {
+    const s = await this.find(token);
+    if (!s) throw userError(400, 'session_not_found', 'The session does not exist or has expired');
+    return s;
+  }
+
+  /**
+   * R-AUTH-2: the same error and a similar time whether the login exists or not (a dummy hash is verified
+   * for unknown logins); failures are counted per login and per address with growing back-off.
+   */
+  async authenticate(token: string | undefined, login: string, password: string, address: string): Promise<Session> {
+    const session = await this.require(token);
+    const keys = [`login:${login.toLowerCase()}`, `ip:${address}`];
+    await assertNotThrottled(this.db, keys);
+    const user = login ? await findUserByLogin(this.db, login) : undefined;
+    const ok = await verifyPassword(password, user?.password_hash ?? (await dummyHash()));
+    if (!user || !ok) {
+      await recordFailure(this.db, keys);
+      throw userError(400, 'login_failed', 'Login or password is wrong');
+    }
+    await clearFailures(this.db, [keys[0]]);
+    await this.db('sessions').where({ id: session.id }).update({ user_id: user.id, last_seen_at: this.db.fn.now() });
+    return { ...session, user };
+  }
+
+  async deauthenticate(token: string | undefined): Promise<Session> {
+    const session = await this.require(token);
+    await this.db('sessions').where({ id: session.id }).update({ user_id: null });
+    return { ...session, user: null };
+  }
+
+  /** Forgets sessions idle for longer than the TTL (called by the worker's housekeeping). */
+  async purgeExpired(): Promise<number> {
+    return this.db('sessions').where('last_seen_at', '<', new Date(Date.now() - this.ttlMs)).delete();
+  }
+}
+
+export const presentSession = (s: Session) => ({
+  token: s.token,
+  authenticated: s.user !== null,
+  authentication_methods: ['password'],
+  ...(s.user ? { user: publicUser(s.user) } : {}),
+});

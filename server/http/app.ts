@@ -1,0 +1,53 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { Knex } from 'knex';
+import type { Config } from '../config.js';
+import type { TransportsView } from '../domain/exports/export-presenter.js';
+import type { ExportService } from '../domain/exports/export-service.js';
+import type { SessionService } from '../domain/sessions/sessions.js';
+import type { Logger } from '../infra/logger.js';
+import { requireUser } from './middleware/auth.js';
+import { errorMiddleware } from './middleware/errors.js';
+import { requestContext } from './middleware/request-context.js';
+import { exportRoutes } from './routes/export-routes.js';
+import { healthRoutes } from './routes/health-routes.js';
+import { sessionRoutes } from './routes/session-routes.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Knex;
+  log: Logger;
+  sessions: SessionService;
+  exports: ExportService;
+  transportsView: TransportsView;
+  isShuttingDown: () => boolean;
+  /** Extra routers mounted by later modules (files, objects, assets, search). */
+  extraRouters?: Router[];
+}
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa({ proxy: false });
+  app.use(requestContext(deps.log));
+  app.use(errorMiddleware);
+
+  const health = healthRoutes(deps.db, deps.isShuttingDown);
+  app.use(health.routes());
+  const session = sessionRoutes(deps.sessions, deps.config.BODY_LIMIT);
+  app.use(session.routes()).use(session.allowedMethods());
+
+  const exportsRouter = exportRoutes({
+    db: deps.db,
+    exports: deps.exports,
+    bodyLimit: deps.config.BODY_LIMIT,
+    transportsView: deps.transportsView,
+  });
+  // R-FILE-9: the seed prints a doubled prefix; both answer the same.
+  for (const prefix of ['/api/v1/export', '/api/v1/v1/export']) {
+    const mount = new Router({ prefix });
+    mount.use(requireUser(deps.sessions));
+    mount.use(exportsRouter.routes(), exportsRouter.allowedMethods());
+    app.use(mount.routes()).use(mount.allowedMethods());
+  }
+  for (const r of deps.extraRouters ?? []) app.use(r.routes()).use(r.allowedMethods());
+  return app;
+}

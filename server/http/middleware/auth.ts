@@ -1,0 +1,27 @@
+import type { Context, Next } from 'koa';
+import { notAuthenticated } from '../../domain/errors.js';
+import type { SessionService } from '../../domain/sessions/sessions.js';
+import type { UserRow } from '../../domain/users/users-repo.js';
+
+/** R-AUTH-4: query `token`, header `X-Export-Token`, or `Authorization: Bearer <token>`. */
+export function tokenOf(ctx: Context): string | undefined {
+  const q = ctx.query.token;
+  if (typeof q === 'string' && q) return q;
+  const header = ctx.get('x-export-token');
+  if (header) return header;
+  const auth = ctx.get('authorization');
+  const m = /^Bearer\s+(\S+)$/i.exec(auth);
+  return m ? m[1] : undefined;
+}
+
+/** Protected routes (R-AUTH-6): 403 error.user.not_authenticated without an authenticated session. */
+export function requireUser(sessions: SessionService) {
+  return async (ctx: Context, next: Next) => {
+    const session = await sessions.find(tokenOf(ctx));
+    if (!session?.user) throw notAuthenticated();
+    ctx.state.user = session.user;
+    await next();
+  };
+}
+
+export const currentUser = (ctx: Context): UserRow => ctx.state.user as UserRow;

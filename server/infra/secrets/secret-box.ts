@@ -1,0 +1,128 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * R-TR-4: transport secrets are stored encrypted with AES-256-GCM under SECRET_KEY, returned as "***" and never
+ * logged. Sealed values are self-describing (`v1:<iv>:<tag>:<ciphertext>`, base64) so the format can change later
+ * (v2 …) without guessing, and so a value is never sealed twice.
+ */
+export const MASK = '***';
+const PREFIX = 'v1:';
+
+export const isSealed = (value: unknown): value is string =>
+  typeof value === 'string' && /^v1:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]*$/.test(value);
+
+export function encryptSecret(plain: string, key: Buffer): string {
+  // 96-bit random IV, the GCM recommendation; with one key and few secrets collisions are not a concern.
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const ct = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+  return `${PREFIX}${iv.toString('base64')}:${cipher.getAuthTag().toString('base64')}:${ct.toString('base64')}`;
+}
+
+export function decryptSecret(sealed: string, key: Buffer): string {
+  if (!isSealed(sealed)) throw new Error('The stored secret has an unknown format');
+  const [, iv, tag, ct] = sealed.split(':') as [string, string, string, string];
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64'));
+  decipher.setAuthTag(Buffer.from(tag, 'base64'));
+  try {
+    return Buffer.concat([decipher.update(Buffer.from(ct, 'base64')), decipher.final()]).toString('utf8');
+  } catch (err) {
+    // Wrong SECRET_KEY or tampered data; the message must not leak anything about the plaintext.
+    throw new Error('A stored secret could not be decrypted (was SECRET_KEY changed?)', { cause: err });
+  }
+}
+
+/** SECRET_KEY as 64 hex characters or base64 of 32 bytes. */
+export function parseSecretKey(value: string): Buffer {
+  const v = value.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(v)) return Buffer.from(v, 'hex');
+  const b = Buffer.from(v, 'base64');
+  if (b.length === 32 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(v)) return b;
+  throw new Error('SECRET_KEY must be 64 hex characters or the base64 encoding of 32 bytes');
+}
+
+/**
+ * The key from SECRET_KEY; outside production a missing key is generated once into `<dataDir>/secret.key` (0600) so
+ * a fresh `npm start` works and secrets survive restarts. In production a missing key is a start-up error: a
+ * generated key would silently make stored secrets unreadable on the next machine.
+ */
+export async function loadOrCreateSecretKey(dataDir: string, envValue: string | undefined, production: boolean): Promise<Buffer> {
+  if (envValue && envValue.trim() !== '') return parseSecretKey(envValue);
+  if (production) throw new Error('SECRET_KEY is required in production (64 hex characters or base64 of 32 bytes)');
+  const file = path.join(dataDir, 'secret.key');
+  try {
+    return parseSecretKey(await readFile(file, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await mkdir(dataDir, { recursive: true });
+  const key = randomBytes(32);
+  try {
+    // 'wx': if another process created it meanwhile, use theirs rather than overwrite it.
+    await writeFile(file, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    await chmod(file, 0o600);
+    return key;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return parseSecretKey(await readFile(file, 'utf8'));
+    throw err;
+  }
+}
+
+/** What the helpers need from a Transport. */
+export interface SecretSpec {
+  readonly type: string;
+  readonly secretOptions: readonly string[];
+}
+
+type Options = Record<string, unknown>;
+
+/** `scheme://user:password@host/...`: only the password part of such a value is secret (the `url` transport). */
+const URL_WITH_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)([^@/]*)(@.*)$/i;
+
+/** Applies `fn` to each secret value of `options`; for URLs with user info, to the password part only. */
+function mapSecrets(spec: SecretSpec, options: Options, fn: (secret: string, key: string) => string): Options {
+  const out: Options = { ...options };
+  for (const key of spec.secretOptions) {
+    const value = out[key];
+    if (typeof value !== 'string' || value === '') continue;
+    const m = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? URL_WITH_PASSWORD.exec(value) : null;
+    if (m) out[key] = `${m[1]}${encodeURIComponent(fn(decodeURIComponent(m[2]!), key))}${m[3]}`;
+    else if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) out[key] = fn(value, key);
+  }
+  return out;
+}
+
+/** Encrypts every secret option (idempotent: sealed values stay as they are). */
+export const sealSecrets = (spec: SecretSpec, options: Options, key: Buffer): Options =>
+  mapSecrets(spec, options, (s) => (isSealed(s) ? s : encryptSecret(s, key)));
+
+/** Decrypts sealed secret options, for handing the options to `deliver`. */
+export const unsealSecrets = (spec: SecretSpec, options: Options, key: Buffer): Options =>
+  mapSecrets(spec, options, (s) => (isSealed(s) ? decryptSecret(s, key) : s));
+
+/** What the API returns: secrets as "***" (`sftp://user:***@host/path` for URLs). */
+export const maskSecrets = (spec: SecretSpec, options: Options): Options => mapSecrets(spec, options, () => MASK);
+
+/**
+ * An update's options: a secret sent back as "***" keeps the stored (sealed) value, anything else replaces it. A
+ * URL whose password is "***" gets the stored URL's password, whatever else in the URL changed.
+ */
+export function mergeSecrets(spec: SecretSpec, stored: Options, incoming: Options): Options {
+  const out: Options = { ...incoming };
+  for (const key of spec.secretOptions) {
+    const value = incoming[key];
+    if (value === MASK) {
+      if (key in stored) out[key] = stored[key];
+      else delete out[key];
+      continue;
+    }
+    const m = typeof value === 'string' ? URL_WITH_PASSWORD.exec(value) : null;
+    if (m && decodeURIComponent(m[2]!) === MASK) {
+      const old = typeof stored[key] === 'string' ? URL_WITH_PASSWORD.exec(stored[key] as string) : null;
+      out[key] = `${m[1]}${old ? old[2] : ''}${m[3]}`;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,77 @@
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import supertest from 'supertest';
+import { type Config, loadConfig } from '../../server/config.js';
+import { composeServices, type Services } from '../../server/compose.js';
+import type { Producer } from '../../server/domain/runs/run-context.js';
+import { createUser } from '../../server/domain/users/users-repo.js';
+import { createLogger } from '../../server/infra/logger.js';
+import { createTestDatabase } from './cluster.js';
+
+export interface TestApp extends Services {
+  request: ReturnType<typeof supertest>;
+  server: Server;
+  dataDir: string;
+  /** Creates a user and returns an authenticated token. */
+  login(login: string, password?: string): Promise<{ token: string; userId: number }>;
+  close(): Promise<void>;
+}
+
+/** A real app on a fresh database and a temp DATA_DIR, served over loopback HTTP. No worker unless a test starts one. */
+export async function startTestApp(
+  opts: { env?: Record<string, string>; producers?: Producer[] } = {},
+): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'em-test-data-'));
+  const config: Config = loadConfig({
+    DATA_DIR: dataDir,
+    DATABASE_URL: database.url,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    WORKER_CONCURRENCY: '2',
+    ...opts.env,
+  });
+  const log = createLogger(config.LOG_LEVEL);
+  const services = composeServices(config, database.db, log, { producers: opts.producers });
+  const server = services.app.listen(0, '127.0.0.1');
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const request = supertest(server);
+  return {
+    ...services,
+    request,
+    server,
+    dataDir,
+    async login(login, password = `${login}-password`) {
+      const user = await createUser(database.db, { login, password });
+      const s = await request.get('/api/v1/session').expect(200);
+      await request
+        .post('/api/v1/session/authenticate')
+        .query({ token: s.body.token, login, password })
+        .expect(200);
+      return { token: s.body.token as string, userId: user.id };
+    },
+    async close() {
+      await new Promise<void>((r) => server.close(() => r()));
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `fn` until it returns a truthy value (or throws after `ms`). For waiting on workers, never on wall-clock schedules. */
+export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, ms = 10_000, every = 50): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
