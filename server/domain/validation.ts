@@ -28,11 +28,14 @@ export function fromZodError(error: z.ZodError, input: unknown, base = ''): AppE
     return apiError('attribute_not_accepted', `Attribute ${path} is not accepted`, { path });
   }
   const path = joinPath(base, issue.path);
-  if (issue.code === 'invalid_type') {
+  const wrongTypeInEveryBranch =
+    issue.code === 'invalid_union' &&
+    issue.errors.every((branch) => branch[0]?.code === 'invalid_type' && branch[0].path.length === 0);
+  if (issue.code === 'invalid_type' || wrongTypeInEveryBranch) {
     if (valueAt(input, issue.path) === undefined) {
       return apiError('attribute_expected', `Attribute ${path} is required`, { path });
     }
-    return apiError('type_mismatch', `Attribute ${path}: ${issue.message}`, { path, expected: issue.expected });
+    return apiError('type_mismatch', `Attribute ${path}: ${issue.message}`, { path });
   }
   return apiError('invalid_value', `Attribute ${path}: ${issue.message}`, { path });
 }
