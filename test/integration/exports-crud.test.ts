@@ -156,7 +156,7 @@ describe('exports CRUD (R-EXP)', () => {
       app.request.get(`/api/v1/v1/export/${id}`).query(q),
     ];
     for (const r of await Promise.all(calls)) {
-      expect(r.status, r.req.path).to.equal(404);
+      expect(r.status).to.equal(404);
       expect(r.body).to.deep.include({ code: 'error.user.not_found', parameters: { type: 'export', id } });
     }
     const list = await app.request.get('/api/v1/export').query(q).expect(200);
