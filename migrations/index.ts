@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as foundation from './20261122000000_foundation.js';
+import * as objectsAssets from './20261122010000_objects_assets.js';
 
 /**
  * The migrations in order. A static list (not a folder scan) so the same code runs under tsx, compiled,
@@ -7,6 +8,7 @@ import * as foundation from './20261122000000_foundation.js';
  */
 const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
   '20261122000000_foundation': foundation,
+  '20261122010000_objects_assets': objectsAssets,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type Koa from 'koa';
 import type { Config } from './config.js';
 import { ExportService } from './domain/exports/export-service.js';
-import { shapeValidators } from './domain/exports/nested-validators.js';
+import { moduleValidators } from './domain/exports/nested-validators.js';
 import type { Producer } from './domain/runs/run-context.js';
 import { Worker } from './domain/runs/worker.js';
 import { SessionService } from './domain/sessions/sessions.js';
@@ -31,7 +31,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
   const exports = new ExportService({
     db,
     storage,
-    validators: shapeValidators,
+    validators: moduleValidators,
     defaultTimezone: config.TZ || 'UTC',
   });
   const producers = opts.producers ?? [];

@@ -1,4 +1,6 @@
 import { apiError } from '../errors.js';
+import { validateSchedules } from '../schedules/index.js';
+import { parseSearchDefinition } from '../search/index.js';
 
 /**
  * Validation of the nested parts of an export that belong to other modules (search, schedules, transports).
@@ -30,4 +32,15 @@ export const shapeValidators: NestedValidators = {
       }
       return o;
     }),
+};
+
+/** The validators of the search and schedule modules; transports keep the shape check until their module lands. */
+export const moduleValidators: NestedValidators = {
+  ...shapeValidators,
+  // Stored as the user sent it (after validation), so GET shows their definition, not our defaults.
+  search: (value, path) => {
+    parseSearchDefinition(value, path);
+    return value;
+  },
+  schedules: (list, path) => validateSchedules(list, path) as unknown[],
 };

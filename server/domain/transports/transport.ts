@@ -9,6 +9,12 @@ export interface DeliveryFile {
   open(signal?: AbortSignal): Promise<Readable>;
 }
 
+/** The `email` block of a `_transports` entry. */
+export interface TransportEmail {
+  recipients: string[];
+  message: string;
+}
+
 export interface DeliveryContext {
   exportId: number;
   exportName: string;
@@ -22,6 +28,11 @@ export interface DeliveryContext {
   /** Links for the download transport / e-mails: absolute URLs with exact sizes (size null for tar_gz). */
   links: { url: string; size: number | null }[];
   customData: { key: string; value: string }[];
+  /**
+   * The entry's `email` block (R-TR-1), when it has one: the `email` transport sends to it, `download` mails the links.
+   * Optional so callers written before it existed still compile.
+   */
+  email?: TransportEmail | null;
   signal: AbortSignal;
   log(message: string, info?: Record<string, unknown>): void;
 }

@@ -48,7 +48,11 @@ export function parseSecretKey(value: string): Buffer {
  * a fresh `npm start` works and secrets survive restarts. In production a missing key is a start-up error: a
  * generated key would silently make stored secrets unreadable on the next machine.
  */
-export async function loadOrCreateSecretKey(dataDir: string, envValue: string | undefined, production: boolean): Promise<Buffer> {
+export async function loadOrCreateSecretKey(
+  dataDir: string,
+  envValue: string | undefined,
+  production: boolean,
+): Promise<Buffer> {
   if (envValue && envValue.trim() !== '') return parseSecretKey(envValue);
   if (production) throw new Error('SECRET_KEY is required in production (64 hex characters or base64 of 32 bytes)');
   const file = path.join(dataDir, 'secret.key');

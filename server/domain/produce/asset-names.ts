@@ -1,0 +1,180 @@
+import { getPath, isPlainObject } from './values.js';
+
+/** Bytes per path component: the limit of ext4, XFS, APFS and NTFS (255 UTF-16 units there, stricter in bytes). */
+export const MAX_COMPONENT_BYTES = 255;
+/** Longer "extensions" are treated as part of the name, so truncation never eats the whole name. */
+const MAX_EXTENSION_BYTES = 32;
+
+const utf8Bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/** Cuts to at most `maxBytes` of UTF-8 at a code point boundary (never half a surrogate pair). */
+export function truncateUtf8(s: string, maxBytes: number): string {
+  if (utf8Bytes(s) <= maxBytes) return s;
+  let bytes = 0;
+  let end = 0;
+  for (const ch of s) {
+    const size = utf8Bytes(ch);
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    end += ch.length;
+  }
+  return s.slice(0, end);
+}
+
+/** `photo.final.JPG` → stem `photo.final`, ext `.JPG`; a leading dot or an overlong tail is no extension. */
+export function splitExtension(name: string): { stem: string; ext: string } {
+  const dot = name.lastIndexOf('.');
+  if (dot <= 0 || dot === name.length - 1) return { stem: name, ext: '' };
+  const ext = name.slice(dot);
+  if (utf8Bytes(ext) > MAX_EXTENSION_BYTES || /\s/.test(ext)) return { stem: name, ext: '' };
+  return { stem: name.slice(0, dot), ext };
+}
+
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)/i;
+
+/**
+ * Makes one path component safe on every platform an export is unpacked on (R-OUT-1):
+ * NFC; control characters (C0, DEL, C1), lone surrogates, `/ \ < > : " | ? *` → `_`; bidi overrides removed (they
+ * disguise extensions); runs of dots collapsed so no `..` remains; leading dots → `_` (no hidden files, no `.`/`..`);
+ * trailing dots and spaces trimmed (Windows drops them); Windows device names (`CON`, `nul.txt`) prefixed with `_`;
+ * at most 255 UTF-8 bytes, keeping the extension; `fallback` when nothing is left.
+ */
+export function safeNameComponent(raw: string, fallback = 'unnamed'): string {
+  let name = String(raw)
+    .normalize('NFC')
+    .replace(/[\u202A-\u202E\u2066-\u2069\u200E\u200F]/g, '')
+    .replace(/[\x00-\x1F\x7F-\x9F/\\<>:"|?*]|[\uD800-\uDFFF]/gu, '_')
+    .replace(/\.{2,}/g, '.')
+    .trim()
+    .replace(/[. ]+$/, '')
+    .replace(/^\.+/, (dots) => '_'.repeat(dots.length));
+  if (name === '') name = fallback;
+  if (WINDOWS_DEVICE.test(name)) name = `_${name}`;
+  return fitComponent(name, '');
+}
+
+/** `stem + suffix + ext` within the byte limit; the stem is what gets shortened. */
+function fitComponent(name: string, suffix: string): string {
+  const { stem, ext } = splitExtension(name);
+  const room = MAX_COMPONENT_BYTES - utf8Bytes(ext) - utf8Bytes(suffix);
+  let cut = truncateUtf8(stem, room);
+  if (cut !== stem) cut = cut.replace(/[. ]+$/, '') || '_';
+  return cut + suffix + ext;
+}
+
+export interface AssetNamerOptions {
+  readonly flat?: boolean | null;
+  readonly filename_original?: boolean | null;
+  readonly filename_template?: string | null;
+  /** The export's name, for `%_export.name%`. */
+  readonly exportName?: string;
+}
+
+export interface AssetFile {
+  readonly objecttype: string;
+  /** The asset field's path inside the object: `image`, `meta.scan`. */
+  readonly field: string;
+  readonly objectId: number;
+  readonly assetId: number;
+  readonly originalFilename: string;
+  /** The object's data, for `%<objecttype>.<field>%` placeholders. */
+  readonly data?: Record<string, unknown>;
+}
+
+export interface AssetName {
+  /** Relative to the export root, always under `files/`. */
+  readonly path: string;
+  /** False when this asset already got this very path earlier in the run: copy it only once. */
+  readonly isNew: boolean;
+}
+
+/**
+ * Names copied asset files for one run (R-OUT-1). Folder: `files/<objecttype>/<field>/`, or `files/` with `flat`.
+ * Name: `<asset id>-<original filename>` by default; the original filename with `filename_original`;
+ * `filename_template` otherwise wins over both. Collisions (a different asset, same name, same folder; compared
+ * case-sensitively) get ` (2)`, ` (3)`, … before the extension. The same asset asking for the same name again gets
+ * the same path with `isNew: false`. Deterministic for the same sequence of calls.
+ * Memory grows with the number of distinct files in the run (a few hundred bytes each).
+ */
+export class AssetNamer {
+  private readonly owners = new Map<string, number>();
+  private readonly byAsset = new Map<string, string>();
+  private readonly nextSuffix = new Map<string, number>();
+
+  constructor(private readonly options: AssetNamerOptions = {}) {}
+
+  name(file: AssetFile): AssetName {
+    const folder = this.options.flat
+      ? 'files'
+      : `files/${safeNameComponent(file.objecttype)}/${safeNameComponent(file.field)}`;
+    const base = safeNameComponent(this.baseName(file), String(file.assetId));
+    const wanted = `${folder}/${base}`;
+    const memoKey = `${file.assetId}\u0000${wanted}`;
+    const known = this.byAsset.get(memoKey);
+    if (known !== undefined) return { path: known, isNew: false };
+    let n = this.nextSuffix.get(wanted) ?? 1;
+    for (; ; n++) {
+      const candidate = n === 1 ? wanted : `${folder}/${fitComponent(base, ` (${n})`)}`;
+      if (!this.owners.has(candidate)) {
+        this.owners.set(candidate, file.assetId);
+        this.byAsset.set(memoKey, candidate);
+        this.nextSuffix.set(wanted, n + 1);
+        return { path: candidate, isNew: true };
+      }
+    }
+  }
+
+  private baseName(file: AssetFile): string {
+    const template = this.options.filename_template;
+    if (template) return renderTemplate(template, file, this.options.exportName ?? '');
+    const original = safeNameComponent(file.originalFilename, 'file');
+    return this.options.filename_original ? original : `${file.assetId}-${original}`;
+  }
+}
+
+/**
+ * `filename_template` placeholders: `%_id%` (object id), `%_asset.original_filename%`, `%_asset.extension%` (without
+ * the dot), `%_export.name%`, `%<objecttype>.<field>[.<sub>…]%` (a value of the object; arrays joined with `,`;
+ * objects and other object types give ''), `%%` for a literal `%`. Unknown placeholders stay as written, so a
+ * typo is visible in the file names. The result is one name component (`/` from values or the template becomes
+ * `_`); when the template uses neither the original filename nor the extension, the original extension is appended.
+ */
+export function renderTemplate(template: string, file: AssetFile, exportName: string): string {
+  const ext = splitExtension(safeNameComponent(file.originalFilename, 'file')).ext;
+  let usesExtension = false;
+  const rendered = template.replace(/%([^%]*)%/g, (whole, name: string) => {
+    switch (name) {
+      case '':
+        return '%';
+      case '_id':
+        return String(file.objectId);
+      case '_asset.original_filename':
+        usesExtension = true;
+        return file.originalFilename;
+      case '_asset.extension':
+        usesExtension = true;
+        return ext.slice(1);
+      case '_export.name':
+        return exportName;
+    }
+    const [objecttype, ...segments] = name.split('.');
+    if (!/^[a-z][a-z0-9_]{0,62}$/.test(objecttype) || segments.length === 0) return whole;
+    if (objecttype !== file.objecttype) return '';
+    return placeholderText(getPath(file.data ?? {}, segments));
+  });
+  return usesExtension || ext === '' ? rendered : rendered + ext;
+}
+
+function placeholderText(value: unknown): string {
+  if (Array.isArray(value))
+    return value
+      .map(placeholderText)
+      .filter((s) => s !== '')
+      .join(',');
+  if (value === null || value === undefined || isPlainObject(value)) return '';
+  return String(value);
+}
+
+/** `json/<objecttype>/<_id>.json` and `xml/…`: the object type is validated upstream, made safe here anyway. */
+export const perObjectPath = (folder: string, object: { _id: number; _objecttype: string }, ext: string): string =>
+  `${folder}/${safeNameComponent(object._objecttype)}/${object._id}.${ext}`;

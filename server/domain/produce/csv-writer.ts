@@ -1,0 +1,140 @@
+import type { Writable } from 'node:stream';
+import { invalidValue } from '../errors.js';
+import { type CsvColumn, flattenValue } from './flatten.js';
+import { ChunkedSink } from './sink.js';
+import type { CsvOptions, ObjectWriter, ShapedObject } from './types.js';
+
+export interface ResolvedCsvOptions {
+  readonly delimiter: string;
+  readonly quote: string;
+  readonly escape: string;
+  readonly useBom: boolean;
+  readonly emptyColumns: boolean;
+}
+
+const FORBIDDEN = new Set(['\r', '\n']);
+
+/** Defaults plus validation (1 character each, distinct delimiter/quote, no line breaks): `export.csv.*` errors. */
+export function resolveCsvOptions(options: CsvOptions | boolean | null | undefined): ResolvedCsvOptions {
+  const o = typeof options === 'object' && options !== null ? options : {};
+  const delimiter = o.delimiter ?? ',';
+  const quote = o.quote ?? '"';
+  const escapeChar = o.escape ?? quote;
+  for (const [name, value] of [
+    ['delimiter', delimiter],
+    ['quote', quote],
+    ['escape', escapeChar],
+  ] as const) {
+    if (typeof value !== 'string' || [...value].length !== 1 || FORBIDDEN.has(value)) {
+      throw invalidValue(`export.csv.${name}`, `csv ${name} must be exactly one character other than CR or LF`);
+    }
+  }
+  if (delimiter === quote || delimiter === escapeChar) {
+    throw invalidValue('export.csv.delimiter', 'csv delimiter must differ from quote and escape');
+  }
+  return { delimiter, quote, escape: escapeChar, useBom: o.use_bom === true, emptyColumns: o.empty_columns !== false };
+}
+
+const regexChar = (c: string) => c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+
+/**
+ * Returns the RFC 4180 cell encoder for the options. A cell is quoted when it contains the delimiter, the quote or
+ * escape character, CR or LF, or starts/ends with whitespace (spreadsheets and many parsers trim unquoted cells).
+ * Inside quotes the quote character is preceded by the escape character (doubled by default); with a distinct
+ * escape character the escape character itself is escaped too, as csv-parse and Python's csv expect.
+ */
+export function csvCellEncoder(options: ResolvedCsvOptions): (text: string) => string {
+  const { delimiter, quote, escape: escapeChar } = options;
+  const special = [...new Set([delimiter, quote, escapeChar])].map(regexChar).join('');
+  const needsQuotes = new RegExp(`[${special}\\r\\n]|^\\s|\\s$`);
+  const toEscape = new RegExp(`[${[...new Set([quote, escapeChar])].map(regexChar).join('')}]`, 'g');
+  return (text) => {
+    if (text === '' || !needsQuotes.test(text)) return text;
+    return quote + text.replace(toEscape, (c) => escapeChar + c) + quote;
+  };
+}
+
+export interface CsvWriterOptions {
+  /** From ColumnCollector.columns() of the first pass. */
+  readonly columns: readonly CsvColumn[];
+  readonly csv?: CsvOptions | boolean | null;
+}
+
+/**
+ * Writes `objects.csv`: optional UTF-8 BOM, a header row, one row per object, CRLF after every row (RFC 4180).
+ * With `empty_columns: false`, columns empty in every row (per the first pass) are left out; `_id` and
+ * `_objecttype` always stay, so even an empty export has a header. Rows are built as strings and written in
+ * ~64 KiB chunks; `write` resolves once the stream accepted them (backpressure).
+ */
+export class CsvWriter implements ObjectWriter {
+  private readonly sink: ChunkedSink;
+  private readonly encode: (text: string) => string;
+  private readonly columns: readonly CsvColumn[];
+  private readonly delimiter: string;
+  private readonly index = new Map<string, number>();
+  private readonly cells: (string | undefined)[];
+  private started = false;
+
+  constructor(out: Writable, options: CsvWriterOptions) {
+    const resolved = resolveCsvOptions(options.csv);
+    this.sink = new ChunkedSink(out);
+    this.encode = csvCellEncoder(resolved);
+    this.delimiter = resolved.delimiter;
+    this.columns = resolved.emptyColumns ? options.columns : options.columns.filter((c) => !c.empty);
+    this.columns.forEach((c, i) => {
+      if (c.source === 'field') this.index.set(c.name, i);
+    });
+    this.cells = new Array(this.columns.length);
+    if (resolved.useBom) this.sink.add('\uFEFF');
+  }
+
+  /** The columns actually written, in order (after `empty_columns`). */
+  get header(): string[] {
+    return this.columns.map((c) => c.name);
+  }
+
+  async write(batch: readonly ShapedObject[]): Promise<void> {
+    this.start();
+    for (const object of batch) {
+      if (this.sink.add(this.row(object))) await this.sink.flush();
+    }
+  }
+
+  async end(): Promise<void> {
+    this.start();
+    await this.sink.end();
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.sink.add(`${this.columns.map((c) => this.encode(c.name)).join(this.delimiter)}\r\n`);
+  }
+
+  // Cells are filled straight into a reused array by column index: no per-row Map, unknown columns are skipped.
+  private row(object: ShapedObject): string {
+    const cells = this.cells;
+    cells.fill(undefined);
+    const { fields } = object;
+    for (const key of Object.keys(fields)) flattenValue(fields[key], key, this.emit);
+    let line = '';
+    for (let i = 0; i < this.columns.length; i++) {
+      const column = this.columns[i];
+      const text =
+        column.source === 'id'
+          ? String(object._id)
+          : column.source === 'objecttype'
+            ? object._objecttype
+            : (cells[i] ?? '');
+      line += i === 0 ? this.encode(text) : this.delimiter + this.encode(text);
+    }
+    return `${line}\r\n`;
+  }
+
+  private readonly emit = (column: string, text: string): void => {
+    const i = this.index.get(column);
+    if (i === undefined) return;
+    const previous = this.cells[i];
+    this.cells[i] = previous === undefined ? text : `${previous}\n${text}`;
+  };
+}

@@ -1,0 +1,98 @@
+import { createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { z } from 'zod';
+import { checkHostAllowed, guardedLookup } from './allow-hosts.js';
+import { toTransportError, TransportError } from './failure.js';
+import type { DeliveryContext, Transport } from './transport.js';
+import { parseWith } from './validation.js';
+
+export interface WebhookOptions {
+  url: string;
+  secret?: string;
+}
+
+export interface WebhookDeps {
+  allowHosts: readonly string[];
+  timeoutMs?: number;
+}
+
+const schema = z.strictObject({
+  url: z
+    .string()
+    .url()
+    .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL')
+    .refine((u) => !new URL(u).username && !new URL(u).password, 'must not contain credentials; use secret'),
+  secret: z.string().min(1).max(1024).optional(),
+});
+
+/** The JSON the receiver gets; stable field names, since receivers are written against it. */
+export function webhookBody(ctx: DeliveryContext): Record<string, unknown> {
+  return {
+    event: 'export.run.finished',
+    export_id: ctx.exportId,
+    export_name: ctx.exportName,
+    run_id: ctx.runId,
+    run_started_at: ctx.runStartedAt.toISOString(),
+    state: ctx.state,
+    failure_reason: ctx.failureReason,
+    files: ctx.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
+    links: ctx.links,
+    custom_data: ctx.customData,
+  };
+}
+
+/** `sha256=<hex>` over the exact body bytes, like GitHub's X-Hub-Signature-256. */
+export const webhookSignature = (secret: string, body: Buffer): string =>
+  `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+
+/** Origin only: query strings of webhook URLs often carry tokens, which must not land in `_failure_reason`. */
+const where = (url: URL) => url.origin;
+
+/**
+ * `webhook`: one POST per delivery; any non-2xx (redirects included, they are not followed) fails the transport.
+ * Node's http client with `guardedLookup` keeps the allow-host check and the connection on the same address.
+ */
+export function createWebhookTransport(deps: WebhookDeps): Transport<WebhookOptions> {
+  const timeout = deps.timeoutMs ?? 30_000;
+  return {
+    type: 'webhook',
+    secretOptions: ['secret'],
+    validate: (options, path) => parseWith(schema, options, path) as WebhookOptions,
+    hosts: (o) => [new URL(o.url).hostname.replace(/^\[|\]$/g, '')],
+    async deliver(o, ctx) {
+      const url = new URL(o.url);
+      await checkHostAllowed(url.hostname.replace(/^\[|\]$/g, ''), deps.allowHosts);
+      const body = Buffer.from(JSON.stringify(webhookBody(ctx)));
+      const headers: Record<string, string | number> = {
+        'content-type': 'application/json',
+        'content-length': body.length,
+        'user-agent': 'export-manager-webhook',
+      };
+      if (o.secret) headers['x-export-signature'] = webhookSignature(o.secret, body);
+      const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+      try {
+        const status = await new Promise<{ code: number; text: string }>((resolve, reject) => {
+          const req = request(
+            url,
+            { method: 'POST', headers, lookup: guardedLookup(deps.allowHosts), signal: ctx.signal, timeout },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve({ code: res.statusCode ?? 0, text: res.statusMessage ?? '' }));
+              res.on('error', reject);
+            },
+          );
+          req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+          req.on('error', reject);
+          req.end(body);
+        });
+        if (status.code < 200 || status.code >= 300) {
+          throw new TransportError(`Webhook ${where(url)} answered ${status.code} ${status.text}`.trim());
+        }
+        ctx.log('webhook delivered', { origin: where(url), status: status.code });
+      } catch (err) {
+        throw toTransportError(err, `Webhook call to ${where(url)} failed`, ctx.signal, 'Webhook', [o.secret]);
+      }
+    },
+  };
+}

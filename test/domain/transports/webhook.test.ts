@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { createWebhookTransport } from '../../../server/domain/transports/webhook.js';
+import { expectNoSecrets, freePort, makeCtx, rejection } from './helpers.js';
+
+const SECRET = 'hook-Secret-77';
+
+describe('webhook transport (node http server)', () => {
+  let server: Server;
+  let url: string;
+  let status = 204;
+  const received: { body: Buffer; signatureOk: boolean }[] = [];
+  before(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const expected = Buffer.from(`sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`);
+        const got = Buffer.from(String(req.headers['x-export-signature'] ?? ''));
+        received.push({ body, signatureOk: got.length === expected.length && timingSafeEqual(got, expected) });
+        res.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks/export?token=abc`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  beforeEach(() => {
+    received.length = 0;
+    status = 204;
+  });
+  const transport = (allowHosts = ['127.0.0.1']) => createWebhookTransport({ allowHosts, timeoutMs: 2000 });
+
+  it('R-TR-2 webhook POSTs the JSON summary signed with HMAC-SHA256 of the exact body', async () => {
+    const t = transport();
+    await t.deliver(t.validate({ url, secret: SECRET }, 'o'), makeCtx());
+    assert.equal(received.length, 1);
+    assert.ok(received[0]!.signatureOk);
+    const json = JSON.parse(received[0]!.body.toString());
+    assert.equal(json.export_id, 7);
+    assert.equal(json.state, 'done');
+    assert.deepEqual(json.custom_data, [{ key: 'project', value: 'alpha' }]);
+    assert.equal(json.files.length, 3);
+  });
+
+  it('R-TR-2 webhook fails on a non-2xx answer without showing the query string or the secret', async () => {
+    status = 500;
+    const t = transport();
+    const err = await rejection(() => t.deliver(t.validate({ url, secret: SECRET }, 'o'), makeCtx()));
+    assert.match(err.message, /^Webhook http:\/\/127\.0\.0\.1:\d+ answered 500/);
+    expectNoSecrets(err, [SECRET, 'token=abc']);
+  });
+
+  it('R-TR-6 webhook fails with a clear reason when the server is down', async () => {
+    const t = transport();
+    const down = t.validate({ url: `http://127.0.0.1:${await freePort()}/x` }, 'o');
+    const err = await rejection(() => t.deliver(down, makeCtx()));
+    assert.match(err.message, /refused/);
+  });
+
+  it('R-TR-5 webhook refuses loopback unless listed, and the metadata address always', async () => {
+    const t = transport([]);
+    const err = await rejection(() => t.deliver(t.validate({ url }, 'o'), makeCtx()));
+    assert.match(err.message, /not allowed: it is a loopback address/);
+    const err2 = await rejection(() =>
+      t.deliver(t.validate({ url: 'http://169.254.169.254/latest/' }, 'o'), makeCtx()),
+    );
+    assert.match(err2.message, /link-local/);
+    assert.equal(received.length, 0);
+  });
+
+  it('R-TR-2 webhook validation refuses non-http URLs and credentials in the URL', () => {
+    const t = transport();
+    assert.throws(
+      () => t.validate({ url: 'ftp://x/y' }, 'o'),
+      (e: any) => e.parameters.path === 'o.url',
+    );
+    assert.throws(
+      () => t.validate({ url: 'http://u:p@x/y' }, 'o'),
+      (e: any) => e.parameters.path === 'o.url',
+    );
+  });
+});
