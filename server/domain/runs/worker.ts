@@ -61,9 +61,12 @@ export class Worker {
     if (this.stopping || this.ticking) return;
     this.ticking = true;
     try {
-      const free = this.opts.concurrency - this.active.size;
-      const runs = await claimRuns(this.deps.db, this.id, free, this.opts.leaseMs);
-      for (const run of runs) this.launch(run);
+      // One claim per free slot, so each claim sees the previous one as processing and the fair order holds.
+      while (!this.stopping && this.active.size < this.opts.concurrency) {
+        const [run] = await claimRuns(this.deps.db, this.id, 1, this.opts.leaseMs);
+        if (!run) break;
+        this.launch(run);
+      }
     } catch (err) {
       this.deps.log.error({ err }, 'claiming runs failed');
     } finally {
