@@ -36,7 +36,6 @@ export function createApp(deps: AppDeps): Koa {
   app.use(session.routes()).use(session.allowedMethods());
 
   const exportsRouter = exportRoutes({
-    db: deps.db,
     exports: deps.exports,
     bodyLimit: deps.config.BODY_LIMIT,
     transportsView: deps.transportsView,

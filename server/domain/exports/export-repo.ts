@@ -33,34 +33,66 @@ export async function getOwnedExport(db: Knex, ownerId: number, id: number, forU
   return row;
 }
 
+const ISO = (col: string) => `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+// The last run as JSON, joined in the same statement so a list or a GET is one round trip (R-PERF-4).
+const LAST_RUN_JSON = `(select json_build_object('id', r.id, 'trigger', r.trigger, 'state', r.state,
+    'started_at', ${ISO('r.started_at')}, 'finished_at', ${ISO('r.finished_at')}, 'progress', r.progress)
+  from runs r where r.id = exports.last_run_id) as last_run`;
+
+export type ExportWithRun = ExportRow & { last_run: RunSummary | null };
+
 export async function listOwnedExports(
   db: Knex,
   ownerId: number,
   opts: { filter: ExportFilter | null; limit: number; offset: number },
-): Promise<{ count: number; rows: ExportRow[] }> {
+): Promise<{ count: number; rows: ExportWithRun[] }> {
   const base = db<ExportRow>('exports').where({ owner_id: ownerId });
   if (opts.filter) applyExportFilter(base, opts.filter);
-  const [{ count }] = (await base.clone().count<{ count: string }[]>({ count: '*' })) as { count: string }[];
-  const rows = (await base.orderBy('id', 'desc').limit(opts.limit).offset(opts.offset).select('*')) as ExportRow[];
-  return { count: Number(count), rows };
+  const rows = (await base
+    .clone()
+    .select('exports.*', db.raw('count(*) over () as total_count'), db.raw(LAST_RUN_JSON))
+    .orderBy('id', 'desc')
+    .limit(opts.limit)
+    .offset(opts.offset)) as (ExportWithRun & { total_count: number })[];
+  // The window count comes with the rows; only a page past the end needs its own count.
+  const count = rows.length
+    ? rows[0].total_count
+    : Number(((await base.clone().count({ count: '*' })) as { count: string }[])[0].count);
+  return { count, rows };
 }
 
+export interface ExportView {
+  row: ExportWithRun;
+  files: PublishedFile[];
+  log: { type: string; timestamp: string; info: Record<string, unknown> }[];
+}
+
+/** One export with its last run, published files and event log, in one statement. */
+export async function getOwnedExportView(db: Knex, ownerId: number, id: number): Promise<ExportView> {
+  const row = (await db('exports')
+    .where({ id, owner_id: ownerId })
+    .first(
+      'exports.*',
+      db.raw(LAST_RUN_JSON),
+      db.raw(`coalesce((select json_agg(json_build_object('path', f.path, 'size', f.size, 'sha256', f.sha256,
+          'crc32', f.crc32, 'mime_type', f.mime_type, 'eas_id', f.eas_id, 'eas_fileclass', f.eas_fileclass,
+          'mtime', f.mtime) order by f.ord) from run_files f where f.run_id = exports.published_run_id), '[]') as files`),
+      db.raw(`coalesce((select json_agg(json_build_object('type', ev.type, 'timestamp', ${ISO('ev.timestamp')},
+          'info', ev.info) order by ev.id) from export_events ev where ev.export_id = exports.id), '[]') as log`),
+    )) as (ExportWithRun & { files: PublishedFile[]; log: ExportView['log'] }) | undefined;
+  if (!row) throw notFound('export', id);
+  const { files, log, ...rest } = row;
+  return { row: rest as ExportWithRun, files, log };
+}
+
+/** The last run as the API shows it (timestamps already ISO strings). */
 export interface RunSummary {
   id: number;
   trigger: string;
   state: string;
-  started_at: Date | null;
-  finished_at: Date | null;
-  created_at: Date;
+  started_at: string | null;
+  finished_at: string | null;
   progress: Record<string, number> | null;
-}
-
-export async function runSummaries(db: Knex, runIds: number[]): Promise<Map<number, RunSummary>> {
-  if (runIds.length === 0) return new Map();
-  const rows = (await db('runs')
-    .whereIn('id', runIds)
-    .select('id', 'trigger', 'state', 'started_at', 'finished_at', 'created_at', 'progress')) as RunSummary[];
-  return new Map(rows.map((r) => [r.id, r]));
 }
 
 export interface PublishedFile {

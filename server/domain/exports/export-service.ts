@@ -5,7 +5,7 @@ import { withTransaction } from '../../infra/db/transaction.js';
 import { userError } from '../errors.js';
 import { cancelActiveRun, enqueueRun } from '../runs/queue.js';
 import { logEvent } from './events.js';
-import { getOwnedExport, listOwnedExports, type ExportRow } from './export-repo.js';
+import { getOwnedExport, getOwnedExportView, listOwnedExports, type ExportRow } from './export-repo.js';
 import { DEFINITION_DEFAULTS, type Definition, type ExportBody } from './export-schema.js';
 import { parseExportFilter, parsePaging } from './filter.js';
 import type { NestedValidators } from './nested-validators.js';
@@ -36,6 +36,11 @@ export class ExportService {
 
   get(ownerId: number, id: number) {
     return getOwnedExport(this.db, ownerId, id);
+  }
+
+  /** The export with its last run, files and log, for presenting (one statement). */
+  view(ownerId: number, id: number) {
+    return getOwnedExportView(this.db, ownerId, id);
   }
 
   list(ownerId: number, query: Record<string, unknown>) {

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { customAlphabet } from 'nanoid';
 import { userError } from '../errors.js';
 import { verifyPassword, dummyHash } from '../users/passwords.js';
-import { findUserById, findUserByLogin, publicUser, type UserRow } from '../users/users-repo.js';
+import { findUserByLogin, publicUser, type UserRow } from '../users/users-repo.js';
 import { assertNotThrottled, clearFailures, recordFailure } from './throttle.js';
 
 // 32 characters of a 62-symbol alphabet from a CSPRNG: 190 bits (R-AUTH-4 wants at least 128).
@@ -19,12 +19,16 @@ export interface Session {
 }
 
 interface SessionRow {
-  id: number;
-  user_id: number | null;
+  session_id: number;
   last_seen_at: Date;
 }
 
+const CACHE_MS = 2000;
+const CACHE_MAX = 10_000;
+
 export class SessionService {
+  private readonly cache = new Map<string, { session: Session; until: number }>();
+
   constructor(
     private readonly db: Knex,
     private readonly ttlMs: number,
@@ -39,16 +43,35 @@ export class SessionService {
   /** The live session for `token`, or null when unknown or idle for longer than SESSION_TTL. */
   async find(token: string | undefined): Promise<Session | null> {
     if (!token || token.length > 200) return null;
-    const row = (await this.db('sessions')
-      .where({ token_hash: hashToken(token) })
-      .andWhere('last_seen_at', '>', new Date(Date.now() - this.ttlMs))
-      .first()) as SessionRow | undefined;
+    const hash = hashToken(token);
+    const cached = this.cache.get(hash);
+    if (cached && cached.until > Date.now()) return cached.session;
+    // Session and user in one round trip: this runs on every authenticated request.
+    const row = (await this.db('sessions as s')
+      .leftJoin('users as u', 'u.id', 's.user_id')
+      .where('s.token_hash', hash)
+      .andWhere('s.last_seen_at', '>', new Date(Date.now() - this.ttlMs))
+      .first('s.id as session_id', 's.last_seen_at', 'u.*')) as (SessionRow & Partial<UserRow>) | undefined;
     if (!row) return null;
     if (Date.now() - row.last_seen_at.getTime() > TOUCH_EVERY_MS) {
-      await this.db('sessions').where({ id: row.id }).update({ last_seen_at: this.db.fn.now() });
+      await this.db('sessions').where({ id: row.session_id }).update({ last_seen_at: this.db.fn.now() });
     }
-    const user = row.user_id ? ((await findUserById(this.db, row.user_id)) ?? null) : null;
-    return { id: row.id, token, user };
+    const user = row.id
+      ? { id: row.id, login: row.login!, name: row.name!, email: row.email ?? null, password_hash: row.password_hash! }
+      : null;
+    const session = { id: row.session_id, token, user };
+    this.remember(hash, session);
+    return session;
+  }
+
+  /**
+   * A short cache of authenticated sessions keeps a session lookup off most requests (R-PERF-4). Changes on this
+   * instance drop the entry at once; another instance sees a logout after at most CACHE_MS.
+   */
+  private remember(hash: string, session: Session) {
+    if (!session.user) return;
+    if (this.cache.size >= CACHE_MAX) this.cache.clear();
+    this.cache.set(hash, { session, until: Date.now() + CACHE_MS });
   }
 
   async require(token: string | undefined): Promise<Session> {
@@ -72,12 +95,14 @@ export class SessionService {
       throw userError(400, 'login_failed', 'Login or password is wrong');
     }
     await clearFailures(this.db, [keys[0]]);
+    this.cache.delete(hashToken(session.token));
     await this.db('sessions').where({ id: session.id }).update({ user_id: user.id, last_seen_at: this.db.fn.now() });
     return { ...session, user };
   }
 
   async deauthenticate(token: string | undefined): Promise<Session> {
     const session = await this.require(token);
+    this.cache.delete(hashToken(session.token));
     await this.db('sessions').where({ id: session.id }).update({ user_id: null });
     return { ...session, user: null };
   }

@@ -4,7 +4,6 @@ import { invalidValue } from '../../domain/errors.js';
 import { presentExport, presentList, type TransportsView } from '../../domain/exports/export-presenter.js';
 import { parseExportBody } from '../../domain/exports/export-schema.js';
 import type { ExportService } from '../../domain/exports/export-service.js';
-import type { Knex } from 'knex';
 import { currentUser } from '../middleware/auth.js';
 import { readBody } from '../middleware/body.js';
 
@@ -16,16 +15,17 @@ export function exportIdOf(ctx: Context): number {
 }
 
 /** R-EXP-1..12: CRUD and actions. Handlers only parse, call the service for the current user, and present. */
-export function exportRoutes(deps: { db: Knex; exports: ExportService; bodyLimit: number; transportsView: TransportsView }) {
-  const { db, exports: service, bodyLimit } = deps;
+export function exportRoutes(deps: { exports: ExportService; bodyLimit: number; transportsView: TransportsView }) {
+  const { exports: service, bodyLimit } = deps;
   const router = new Router();
-  const full = async (ctx: Context, row: Awaited<ReturnType<ExportService['get']>>) => {
-    ctx.body = await presentExport(db, row, deps.transportsView);
+  // Mutations return the export as GET shows it, read after their transaction committed.
+  const full = async (ctx: Context, row: { id: number; owner_id: number }) => {
+    ctx.body = await presentExport(await service.view(row.owner_id, row.id), deps.transportsView);
   };
 
   router.get('/', async (ctx) => {
     const r = await service.list(currentUser(ctx).id, ctx.query);
-    ctx.body = { limit: r.limit, offset: r.offset, count: r.count, objects: await presentList(db, r.rows) };
+    ctx.body = { limit: r.limit, offset: r.offset, count: r.count, objects: presentList(r.rows) };
   });
 
   router.put('/', async (ctx) => {
@@ -33,7 +33,9 @@ export function exportRoutes(deps: { db: Knex; exports: ExportService; bodyLimit
     await full(ctx, await service.create(currentUser(ctx).id, body));
   });
 
-  router.get('/:id', async (ctx) => full(ctx, await service.get(currentUser(ctx).id, exportIdOf(ctx))));
+  router.get('/:id', async (ctx) => {
+    ctx.body = await presentExport(await service.view(currentUser(ctx).id, exportIdOf(ctx)), deps.transportsView);
+  });
 
   router.post('/:id', async (ctx) => {
     const id = exportIdOf(ctx);
