@@ -7,7 +7,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { createTestDatabase } from '../helpers/cluster.js';
 
-const TSX = path.resolve('node_modules/.bin/tsx');
+// As `npm start` runs it: node with the tsx loader, no wrapper process between the signal and the server.
+const START = ['--import', 'tsx', 'server/main.ts'];
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -38,7 +39,7 @@ describe('the server process (R-RUN-1, R-RUN-4, R-RUN-5)', function () {
     const database = await createTestDatabase();
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'em-main-'));
     const port = await freePort();
-    const child = spawn(TSX, ['server/main.ts'], {
+    const child = spawn(process.execPath, START, {
       env: { ...process.env, DATABASE_URL: database.url, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' },
     });
     const output = collect(child);
@@ -68,7 +69,7 @@ describe('the server process (R-RUN-1, R-RUN-4, R-RUN-5)', function () {
   });
 
   it('R-RUN-4 exits with a message naming a bad variable', async () => {
-    const child = spawn(TSX, ['server/main.ts'], { env: { ...process.env, WORKER_CONCURRENCY: 'lots' } });
+    const child = spawn(process.execPath, START, { env: { ...process.env, WORKER_CONCURRENCY: 'lots' } });
     const output = collect(child);
     expect(await exited(child)).to.equal(2);
     expect(output()).to.include('WORKER_CONCURRENCY');
