@@ -2,13 +2,18 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Client, type ConnectConfig, type SFTPWrapper, utils } from 'ssh2';
+import ssh2, { type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { z } from 'zod';
 import { checkHostAllowed } from './allow-hosts.js';
 import { cancelled, onAbort, toTransportError, TransportError } from './failure.js';
 import { deliveryOrder, foldersOf, partPath, runFolder } from './layout.js';
 import type { DeliveryContext, Transport } from './transport.js';
 import { hostSchema, parseWith, portSchema, remotePathSchema } from './validation.js';
+
+// ssh2 is CommonJS and Node's ESM loader cannot see its `utils` export by name (`npm start` under tsx fails with
+// "does not provide an export named 'utils'"), so take both from the default export.
+const { Client, utils } = ssh2;
+type Client = InstanceType<typeof Client>;
 
 export interface SftpOptions {
   host: string;

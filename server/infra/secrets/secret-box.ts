@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -129,4 +130,29 @@ export function mergeSecrets(spec: SecretSpec, stored: Options, incoming: Option
     }
   }
   return out;
+}
+
+/**
+ * Synchronous twin of `loadOrCreateSecretKey` for the (synchronous) composition root: same rules, same file.
+ * Runs once at start-up, so blocking file I/O is fine there.
+ */
+export function loadOrCreateSecretKeySync(dataDir: string, envValue: string | undefined, production: boolean): Buffer {
+  if (envValue && envValue.trim() !== '') return parseSecretKey(envValue);
+  if (production) throw new Error('SECRET_KEY is required in production (64 hex characters or base64 of 32 bytes)');
+  const file = path.join(dataDir, 'secret.key');
+  try {
+    return parseSecretKey(readFileSync(file, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const key = randomBytes(32);
+  try {
+    writeFileSync(file, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    chmodSync(file, 0o600);
+    return key;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return parseSecretKey(readFileSync(file, 'utf8'));
+    throw err;
+  }
 }

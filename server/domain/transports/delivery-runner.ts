@@ -1,0 +1,342 @@
+/**
+ * Runs an export's transports after its run (R-TR-1):
+ * - after a successful run (the runner's `onPublished`), every `_transports` entry is delivered, all in parallel,
+ *   each with 3 attempts and back-off; after a failed run (`onFailed`) only the `email` entries whose `notify`
+ *   covers failures;
+ * - one `transport_deliveries` row per run and entry is the source of `_transports[i]._state`, `_failure_reason`
+ *   and `_log`; a failure logs TRANSPORT_FAILED on the export, a success TRANSPORT_FINISH. The export's state and
+ *   files are never touched by a delivery;
+ * - deliveries run in the background of the worker process (the run's slot is free again at once). A watchdog
+ *   touches their rows every second; a row another instance marked failed (stop) or removed (delete) aborts the
+ *   delivery here, and rows whose process died are failed by `sweepStaleDeliveries`;
+ * - secrets are decrypted in memory only for `deliver`; failure reasons are redacted against them again before they
+ *   are stored or logged (R-TR-4), and errors are logged by message, never as objects carrying options.
+ */
+import type { Knex } from 'knex';
+import type { Logger } from '../../infra/logger.js';
+import type { Storage } from '../../infra/storage/storage.js';
+import { logEvent } from '../exports/events.js';
+import type { ExportRow } from '../exports/export-repo.js';
+import { publishedFiles } from '../exports/export-repo.js';
+import { setExpiry } from '../exports/expiry.js';
+import type { RunRow } from '../runs/queue.js';
+import { packedFiles, plainFiles } from './delivery-files.js';
+import { downloadLinks } from './download-links.js';
+import { isTransportError, redact } from './failure.js';
+import type { Packer, TransportRegistry } from './registry.js';
+import { deliveryOptions, secretValues } from './stored-transports.js';
+import type { DeliveryContext, DeliveryFile, TransportEmail } from './transport.js';
+
+export const DELIVERY_ATTEMPTS = 3;
+/** Waits before attempt 2 and 3. */
+export const DEFAULT_RETRY_DELAYS_MS = [5_000, 30_000];
+/** A delivery row not touched for this long belongs to a process that died. */
+const STALE_AFTER = '2 minutes';
+const LOG_KEEP = 100;
+
+/** Transports that send the run's files somewhere and so can pack them. */
+const PACKABLE = new Set(['directory', 'sftp', 'ftp', 's3', 'url']);
+
+export interface DeliveryRunnerDeps {
+  db: Knex;
+  storage: Storage;
+  log: Logger;
+  registry: TransportRegistry;
+  secretKey: Buffer;
+  publicUrl: string;
+  exportTtlDays: number;
+  /** Back-off before attempts 2, 3 (tests pass small values). */
+  retryDelaysMs?: readonly number[];
+  watchdogMs?: number;
+}
+
+interface Active {
+  deliveryId: number;
+  exportId: number;
+  controller: AbortController;
+}
+
+type Stored = Record<string, unknown>;
+
+export class DeliveryRunner {
+  private readonly active = new Map<number, Active>();
+  private readonly tasks = new Set<Promise<void>>();
+  private watchdog: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: DeliveryRunnerDeps) {}
+
+  /** Hook for RunnerDeps.onPublished. Returns once the deliveries are recorded; they run in the background. */
+  onPublished = async (run: RunRow): Promise<void> => {
+    await setExpiry(this.deps.db, this.deps.exportTtlDays, run.export_id);
+    const exp = (await this.deps.db('exports').where({ id: run.export_id }).first()) as ExportRow | undefined;
+    if (!exp || exp.transports.length === 0) return;
+    const fresh = (await this.deps.db('runs').where({ id: run.id }).first()) as RunRow | undefined;
+    if (!fresh) return;
+    const indexes = exp.transports.map((_, i) => i);
+    await this.launch(exp, fresh, indexes, { state: 'done', failureReason: null });
+  };
+
+  /** Hook for RunnerDeps.onFailed: e-mail notifications of a failed run (notify failure|always). */
+  onFailed = async (run: RunRow, reason: string): Promise<void> => {
+    const exp = (await this.deps.db('exports').where({ id: run.export_id }).first()) as ExportRow | undefined;
+    if (!exp) return;
+    const indexes = exp.transports
+      .map((t, i) => ({ t: t as Stored, i }))
+      .filter(({ t }) => t.type === 'email' && ((t.options as Stored | undefined)?.notify ?? 'always') !== 'success')
+      .map(({ i }) => i);
+    if (indexes.length === 0) return;
+    const fresh = ((await this.deps.db('runs').where({ id: run.id }).first()) as RunRow | undefined) ?? run;
+    await this.launch(exp, fresh, indexes, { state: 'failed', failureReason: reason });
+  };
+
+  /** Aborts this process's deliveries of an export (other instances notice through the watchdog). */
+  abortExport(exportId: number): void {
+    for (const a of this.active.values()) if (a.exportId === exportId) a.controller.abort(new Error('export stopped or deleted'));
+  }
+
+  /** Deliveries in flight in this process. */
+  get inFlight(): number {
+    return this.active.size;
+  }
+
+  /** Waits for every delivery started by this process (tests). */
+  async idle(): Promise<void> {
+    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+  }
+
+  /** Graceful shutdown: abort in-flight deliveries (recorded as failed with a reason) and wait for them. */
+  async stop(): Promise<void> {
+    for (const a of this.active.values()) a.controller.abort(new Error('server shutting down'));
+    await this.idle();
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
+  }
+
+  private async launch(exp: ExportRow, run: RunRow, indexes: number[], outcome: { state: 'done' | 'failed'; failureReason: string | null }) {
+    const rows = (await this.deps.db('transport_deliveries')
+      .insert(
+        indexes.map((i) => ({
+          export_id: exp.id,
+          run_id: run.id,
+          transport_index: i,
+          type: String((exp.transports[i] as Stored).type),
+        })),
+      )
+      .onConflict(['run_id', 'transport_index'])
+      .ignore()
+      .returning(['id', 'transport_index'])) as { id: number; transport_index: number }[];
+    if (rows.length === 0) return;
+    const files = outcome.state === 'done' ? await publishedFiles(this.deps.db, run.id) : [];
+    const links = outcome.state === 'done' ? this.linksOf(exp, files) : [];
+    this.ensureWatchdog();
+    for (const row of rows) {
+      const controller = new AbortController();
+      this.active.set(row.id, { deliveryId: row.id, exportId: exp.id, controller });
+      const entry = exp.transports[row.transport_index] as Stored;
+      const task = this.deliver(exp, run, entry, row.id, row.transport_index, outcome, files, links, controller.signal)
+        .catch((err) => this.deps.log.error({ export_id: exp.id, delivery_id: row.id, message: (err as Error).message }, 'delivery crashed'))
+        .finally(() => {
+          this.active.delete(row.id);
+          this.tasks.delete(task);
+        });
+      this.tasks.add(task);
+    }
+  }
+
+  /** The passkey links mailed and sent in summaries: those of the export's download transports, else the ZIP. */
+  private linksOf(exp: ExportRow, files: Awaited<ReturnType<typeof publishedFiles>>) {
+    const packers = (exp.transports as Stored[]).filter((t) => t.type === 'download').map((t) => (t.packer as Packer | undefined) ?? 'zip');
+    const unique = [...new Set(packers.length > 0 ? packers : (['zip'] as Packer[]))];
+    return unique.flatMap((p) => downloadLinks(exp, files, p, this.deps.publicUrl));
+  }
+
+  private filesFor(exp: ExportRow, run: RunRow, entry: Stored, files: Awaited<ReturnType<typeof publishedFiles>>): DeliveryFile[] {
+    const prefix = run.files_prefix ?? '';
+    const packer = entry.packer as Packer | undefined;
+    if (packer && PACKABLE.has(String(entry.type))) return packedFiles(this.deps.storage, prefix, files, packer, exp.name, exp.id);
+    return plainFiles(this.deps.storage, prefix, files);
+  }
+
+  private async deliver(
+    exp: ExportRow,
+    run: RunRow,
+    entry: Stored,
+    deliveryId: number,
+    index: number,
+    outcome: { state: 'done' | 'failed'; failureReason: string | null },
+    files: Awaited<ReturnType<typeof publishedFiles>>,
+    links: { url: string; size: number | null }[],
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { db, registry, secretKey } = this.deps;
+    const type = String(entry.type);
+    const transport = registry.getTransport(type);
+    const secrets = secretValues(registry, entry, secretKey);
+    const log = this.deps.log.child({ export_id: exp.id, run_id: run.id, transport: index, type });
+    const ctx: DeliveryContext = {
+      exportId: exp.id,
+      exportName: exp.name,
+      runId: run.id,
+      runStartedAt: run.started_at ?? run.created_at,
+      state: outcome.state,
+      failureReason: outcome.failureReason,
+      files: outcome.state === 'done' ? this.filesFor(exp, run, entry, files) : [],
+      links,
+      customData: (exp.definition.custom_data as { key: string; value: string }[] | undefined) ?? [],
+      email: (entry.email as TransportEmail | undefined) ?? null,
+      signal,
+      log: (message, info) => void this.appendLog(deliveryId, message, info),
+    };
+    let reason = 'The delivery failed.';
+    for (let attempt = 1; attempt <= DELIVERY_ATTEMPTS; attempt++) {
+      if (signal.aborted || !(await this.claimAttempt(deliveryId, attempt))) return this.cancelled(exp.id, run.id, deliveryId, index, type, signal);
+      try {
+        const options = deliveryOptions(registry, entry, secretKey);
+        await transport.deliver(options, ctx);
+        const n = await db('transport_deliveries')
+          .where({ id: deliveryId, state: 'processing' })
+          .update({ state: 'done', failure_reason: null, updated_at: db.fn.now() });
+        if (n === 1) await logEvent(db, exp.id, 'TRANSPORT_FINISH', { run_id: run.id, transport: index, type });
+        log.info({ attempt }, 'transport delivered');
+        return;
+      } catch (err) {
+        if (signal.aborted) return this.cancelled(exp.id, run.id, deliveryId, index, type, signal);
+        reason = redact(
+          isTransportError(err) ? err.message : `The ${type} delivery failed because of an internal error.`,
+          secrets,
+        );
+        const cause = (err as { cause?: unknown }).cause;
+        log.warn(
+          { attempt, reason, cause: cause instanceof Error ? redact(cause.message, secrets) : undefined },
+          'transport attempt failed',
+        );
+        await this.appendLog(deliveryId, `attempt ${attempt} failed`, { reason });
+        if (attempt < DELIVERY_ATTEMPTS) await sleep(this.delay(attempt), signal);
+      }
+    }
+    const n = await db('transport_deliveries')
+      .where({ id: deliveryId })
+      .whereIn('state', ['pending', 'processing'])
+      .update({ state: 'failed', failure_reason: reason, updated_at: db.fn.now() });
+    if (n === 1) {
+      await logEvent(db, exp.id, 'TRANSPORT_FAILED', { run_id: run.id, transport: index, type, reason, attempts: DELIVERY_ATTEMPTS });
+    }
+  }
+
+  private delay(attempt: number): number {
+    const delays = this.deps.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+    return delays[Math.min(attempt - 1, delays.length - 1)] ?? 0;
+  }
+
+  /** Starts an attempt; false when the delivery was stopped or deleted meanwhile (checked between attempts). */
+  private async claimAttempt(deliveryId: number, attempt: number): Promise<boolean> {
+    const { db } = this.deps;
+    const n = await db('transport_deliveries')
+      .where({ id: deliveryId })
+      .whereIn('state', ['pending', 'processing'])
+      .update({ state: 'processing', attempts: attempt, updated_at: db.fn.now() });
+    return n === 1;
+  }
+
+  private async cancelled(exportId: number, runId: number, deliveryId: number, index: number, type: string, signal: AbortSignal) {
+    const { db } = this.deps;
+    const why = String((signal.reason as Error | undefined)?.message ?? '');
+    const reason =
+      why === 'server shutting down'
+        ? 'The delivery was interrupted because the server shut down.'
+        : 'The delivery was cancelled because the export was stopped or deleted.';
+    const n = await db('transport_deliveries')
+      .where({ id: deliveryId })
+      .whereIn('state', ['pending', 'processing'])
+      .update({ state: 'failed', failure_reason: reason, updated_at: db.fn.now() })
+      .catch(() => 0);
+    if (n === 1) await logEvent(db, exportId, 'TRANSPORT_FAILED', { run_id: runId, transport: index, type, reason }).catch(() => {});
+  }
+
+  private async appendLog(deliveryId: number, message: string, info?: Record<string, unknown>): Promise<void> {
+    const { db } = this.deps;
+    const line = JSON.stringify([{ timestamp: new Date().toISOString(), message, ...(info ? { info } : {}) }]);
+    await db
+      .raw(
+        `update transport_deliveries set updated_at = now(),
+           log = (select coalesce(jsonb_agg(e order by n), '[]'::jsonb) from (
+             select e, n from jsonb_array_elements(log || ?::jsonb) with ordinality as x(e, n)
+             order by n desc limit ?) t)
+         where id = ?`,
+        [line, LOG_KEEP, deliveryId],
+      )
+      .catch((err) => this.deps.log.warn({ message: (err as Error).message }, 'delivery log not written'));
+  }
+
+  private ensureWatchdog() {
+    if (this.watchdog) return;
+    this.watchdog = setInterval(() => void this.watch(), this.deps.watchdogMs ?? 1000);
+    this.watchdog.unref();
+  }
+
+  /** Keeps our rows fresh and aborts deliveries whose row was failed (stop) or removed (delete) elsewhere. */
+  private async watch(): Promise<void> {
+    const ids = [...this.active.keys()];
+    if (ids.length === 0) return;
+    try {
+      const { db } = this.deps;
+      const alive = (await db('transport_deliveries')
+        .whereIn('id', ids)
+        .whereIn('state', ['pending', 'processing'])
+        .update({ updated_at: db.fn.now() })
+        .returning('id')) as { id: number }[];
+      const keep = new Set(alive.map((r) => r.id));
+      for (const id of ids) if (!keep.has(id)) this.active.get(id)?.controller.abort(new Error('export stopped or deleted'));
+    } catch (err) {
+      this.deps.log.warn({ message: (err as Error).message }, 'delivery watchdog failed');
+    }
+  }
+}
+
+/**
+ * Stops an export's deliveries from any instance (used by stop): their rows become failed, and the process running
+ * them aborts within a second (watchdog). Returns how many were stopped.
+ */
+export async function stopDeliveries(db: Knex, exportId: number, reason: string): Promise<number> {
+  const rows = (await db('transport_deliveries')
+    .where({ export_id: exportId })
+    .whereIn('state', ['pending', 'processing'])
+    .update({ state: 'failed', failure_reason: reason, updated_at: db.fn.now() })
+    .returning(['run_id', 'transport_index', 'type'])) as { run_id: number; transport_index: number; type: string }[];
+  for (const r of rows) {
+    await logEvent(db, exportId, 'TRANSPORT_FAILED', { run_id: r.run_id, transport: r.transport_index, type: r.type, reason });
+  }
+  return rows.length;
+}
+
+/** Sweep: deliveries whose process died (row not touched for STALE_AFTER) are failed with a reason. */
+export async function sweepStaleDeliveries(db: Knex): Promise<number> {
+  const reason = 'The delivery was interrupted because the server running it stopped responding.';
+  const rows = (await db('transport_deliveries')
+    .whereIn('state', ['pending', 'processing'])
+    .whereRaw(`updated_at < now() - interval '${STALE_AFTER}'`)
+    .update({ state: 'failed', failure_reason: reason, updated_at: db.fn.now() })
+    .returning(['export_id', 'run_id', 'transport_index', 'type'])) as {
+    export_id: number;
+    run_id: number;
+    transport_index: number;
+    type: string;
+  }[];
+  for (const r of rows) {
+    await logEvent(db, r.export_id, 'TRANSPORT_FAILED', { run_id: r.run_id, transport: r.transport_index, type: r.type, reason });
+  }
+  return rows.length;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted || ms <= 0) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
