@@ -1,0 +1,226 @@
+import { setMaxListeners } from 'node:events';
+import type { Knex } from 'knex';
+import { isAppError } from '../errors.js';
+import type { Producer, RunContext } from '../runs/run-context.js';
+import { parseSearchDefinition, type SearchDefinition } from '../search/index.js';
+import { AssetCopier } from './asset-copier.js';
+import { AssetNamer } from './asset-names.js';
+import { CsvWriter } from './csv-writer.js';
+import { ObjectShaper } from './field-select.js';
+import { FastColumnCollector } from './fast-columns.js';
+import { JsonArrayWriter, JsonPerObjectWriter, objectJson } from './json-writer.js';
+import { ObjectSource, type RawObjectRow, toExportedObject } from './object-source.js';
+import { RunOutputs } from './run-outputs.js';
+import { ChunkedSink } from './sink.js';
+import type { CsvOptions, ExportedObject, ObjectWriter, ShapedObject } from './types.js';
+import { XmlFileWriter, XmlPerObjectWriter } from './xml-writer.js';
+
+export const DEFAULT_BATCH_SIZE = 1000;
+/** `export.batch_size` may say up to 100,000; one batch is held in memory, so the cursor never fetches more than this. */
+export const MAX_BATCH_SIZE = 10_000;
+
+/** An error whose message is fit for `_failure_reason` (see failureReason in runs/runner.ts). */
+const userFailure = (message: string, cause?: unknown) => Object.assign(new Error(message, { cause }), { userMessage: message });
+
+const EVERYTHING: SearchDefinition = { objecttypes: [], search: [], sort: [] };
+
+/** A system attribute name as a key in the stored JSON text: such rows cannot take the splice fast path. */
+const SYSTEM_KEY = /"_(?:id|objecttype|version|created_at|changed_at)": /;
+
+/** `objects.json` line without parsing `data` (valid when no `fields`/`eas_fields` shape the object). */
+function spliceJson(row: RawObjectRow): string | null {
+  if (SYSTEM_KEY.test(row.data)) return null;
+  const head = `{"_id":${Number(row.id)},"_objecttype":${JSON.stringify(row.objecttype)},"_version":${row.version},"_created_at":"${row.created_at}","_changed_at":"${row.changed_at}"`;
+  return row.data === '{}' ? `${head}}` : `${head},${row.data.slice(1)}`;
+}
+
+/**
+ * The export engine's producer (SPEC §5, §7): reads the export's objects (its search, or all of the owner's objects;
+ * only the changed ones since the last successful run for `export_incremental`) and writes `objects.csv`,
+ * `objects.json`, `objects.xml`, the per-object files, the referenced asset files and, for incremental exports,
+ * `deleted.json`. See `produce/index.ts` for the output shapes.
+ */
+export class DataProducer implements Producer {
+  readonly name = 'data';
+
+  async produce(ctx: RunContext): Promise<void> {
+    const exp = ctx.export;
+    // Every storage write in flight (per-object files, asset copies) listens to the run's signal.
+    setMaxListeners(64, ctx.signal);
+    const search = exportSearch(exp.definition.search);
+    const incremental = exp.type === 'export_incremental';
+    const since = incremental ? await lastSuccessfulStart(ctx.db, exp.id, ctx.run.id) : null;
+    await ctx.db.transaction(async (trx) => {
+      await trx.raw(`set local timezone = 'UTC'`);
+      await new RunProduction(ctx, trx, search, since, incremental).produce();
+    }, {
+      isolationLevel: 'repeatable read',
+      readOnly: true,
+    });
+  }
+}
+
+function exportSearch(raw: unknown): SearchDefinition {
+  if (raw === null || raw === undefined) return EVERYTHING;
+  try {
+    return parseSearchDefinition(raw, 'export.search');
+  } catch (e) {
+    throw userFailure(`The export's search is not valid: ${(e as Error).message}.`, e);
+  }
+}
+
+/** R-OUT-4: the watermark is the start of the last run that finished successfully; failed runs never move it. */
+async function lastSuccessfulStart(db: Knex, exportId: number, currentRunId: number): Promise<Date | null> {
+  const row = (await db('runs')
+    .where({ export_id: exportId, state: 'done' })
+    .whereNot({ id: currentRunId })
+    .orderBy([
+      { column: 'finished_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .first('started_at')) as { started_at: Date | null } | undefined;
+  return row?.started_at ?? null;
+}
+
+class RunProduction {
+  private readonly def: RunContext['export']['definition'];
+  private readonly source: ObjectSource;
+  private readonly outputs: RunOutputs;
+  private readonly batchSize: number;
+  private readonly shaper: ObjectShaper;
+  private readonly copier: AssetCopier | null;
+  private readonly fastJson: boolean;
+  private total = 0;
+  private work = 0;
+  private passes = 1;
+
+  constructor(
+    private readonly ctx: RunContext,
+    trx: Knex.Transaction,
+    search: SearchDefinition,
+    private readonly since: Date | null,
+    private readonly incremental: boolean,
+  ) {
+    this.def = ctx.export.definition;
+    this.source = new ObjectSource(trx, { ownerId: ctx.export.owner_id, search, since });
+    this.outputs = new RunOutputs(ctx.staging);
+    this.batchSize = Math.min(Math.max(this.def.batch_size ?? DEFAULT_BATCH_SIZE, 1), MAX_BATCH_SIZE);
+    try {
+      this.shaper = new ObjectShaper({ fields: this.def.fields, eas_fields: this.def.eas_fields });
+    } catch (e) {
+      throw userFailure(`The export's field selection is not valid: ${(e as Error).message}.`, e);
+    }
+    const easFiles = Object.values(this.def.eas_fields ?? {}).some((f) => f?.files);
+    this.copier = easFiles
+      ? new AssetCopier(
+          ctx,
+          trx,
+          this.shaper,
+          new AssetNamer({
+            flat: this.def.flat,
+            filename_original: this.def.filename_original,
+            filename_template: this.def.filename_template,
+            exportName: ctx.export.name,
+          }),
+        )
+      : null;
+    this.fastJson = !this.shaper.selective && !easFiles;
+  }
+
+  async produce(): Promise<void> {
+    try {
+      this.total = await this.source.count();
+      this.ctx.progress.objects_total = this.total;
+      const csv = this.def.csv ? await this.csvWriter(this.def.csv) : null;
+      await this.objectsPass(csv);
+      if (this.incremental) await this.writeDeleted();
+      await this.outputs.settle();
+      if (this.copier?.missing) {
+        this.ctx.log.warn({ missing: this.copier.missing }, 'asset references without an asset of the owner were not copied');
+      }
+    } catch (e) {
+      await this.outputs.abandon(e);
+      if (isAppError(e) && e.status === 400) throw userFailure(`The export's definition is not valid: ${e.message}.`, e);
+      throw e;
+    }
+  }
+
+  private progress(n: number): void {
+    this.work += n;
+    const p = this.ctx.progress;
+    p.percent = this.total === 0 ? 99 : Math.min(99, Math.floor((100 * this.work) / (this.total * this.passes)));
+    p.files_done = this.ctx.staging.files.length;
+  }
+
+  /** CSV needs its header first: one pass over the same snapshot collects the columns (see ColumnCollector). */
+  private async csvWriter(options: boolean | CsvOptions): Promise<CsvWriter> {
+    this.passes = 2;
+    const collector = new FastColumnCollector(this.shaper);
+    for await (const batch of this.source.batches(this.batchSize, this.ctx.signal, true)) {
+      collector.addRows(batch);
+      this.progress(batch.length);
+    }
+    const { stream } = this.outputs.single('objects.csv', { mime_type: 'text/csv' });
+    return new CsvWriter(stream, { columns: collector.columns(), csv: options });
+  }
+
+  private async objectsPass(csv: CsvWriter | null): Promise<void> {
+    const def = this.def;
+    const writers: ObjectWriter[] = [];
+    if (csv) writers.push(csv);
+    let json: JsonArrayWriter | null = null;
+    let jsonSink: ChunkedSink | null = null;
+    if (def.json && this.fastJson) jsonSink = new ChunkedSink(this.outputs.single('objects.json').stream);
+    else if (def.json) json = new JsonArrayWriter(this.outputs.single('objects.json').stream);
+    if (json) writers.push(json);
+    if (def.xml) writers.push(new XmlFileWriter(this.outputs.single('objects.xml').stream));
+    if (def.json_one_file_per_object) writers.push(new JsonPerObjectWriter(this.outputs.perObject));
+    if (def.xml_one_file_per_object) writers.push(new XmlPerObjectWriter(this.outputs.perObject));
+    const needsObjects = writers.length > 0 || this.copier !== null;
+    let lines = 0;
+    for await (const rows of this.source.batches(this.batchSize, this.ctx.signal)) {
+      let objects: ExportedObject[] | null = null;
+      let shaped: ShapedObject[] | null = null;
+      if (needsObjects) {
+        objects = rows.map(toExportedObject);
+        const lookup = this.copier ? await this.copier.prepare(objects) : undefined;
+        shaped = objects.map((o) => this.shaper.shape(o, lookup));
+        for (const writer of writers) await writer.write(shaped);
+      }
+      if (jsonSink) {
+        for (let i = 0; i < rows.length; i++) {
+          const line =
+            spliceJson(rows[i]) ?? objectJson(shaped ? shaped[i] : this.shaper.shape(toExportedObject(rows[i])));
+          if (jsonSink.add((lines++ === 0 ? '[\n' : ',\n') + line)) await jsonSink.flush();
+        }
+      }
+      this.outputs.throwIfFailed();
+      this.ctx.counts.objects += rows.length;
+      this.ctx.progress.objects_done += rows.length;
+      this.progress(rows.length);
+    }
+    if (jsonSink) {
+      jsonSink.add(lines === 0 ? '[]\n' : '\n]\n');
+      await jsonSink.end();
+    }
+    for (const writer of writers) await writer.end();
+  }
+
+  /** `deleted.json`: `[{"_objecttype", "_id", "_deleted_at"}]` of deletions since the watermark; `[]` on a first run. */
+  private async writeDeleted(): Promise<void> {
+    const sink = new ChunkedSink(this.outputs.single('deleted.json').stream);
+    let n = 0;
+    if (this.since) {
+      for await (const rows of this.source.deletions(this.since, this.batchSize)) {
+        this.ctx.signal.throwIfAborted();
+        for (const r of rows) {
+          const entry = { _objecttype: r.objecttype, _id: Number(r.object_id), _deleted_at: r.deleted_at.toISOString() };
+          if (sink.add((n++ === 0 ? '[\n' : ',\n') + JSON.stringify(entry))) await sink.flush();
+        }
+      }
+    }
+    sink.add(n === 0 ? '[]\n' : '\n]\n');
+    await sink.end();
+    this.ctx.counts.deleted = n;
+  }
+}
