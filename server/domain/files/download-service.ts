@@ -1,0 +1,120 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Storage } from '../../infra/storage/storage.js';
+import {
+  archiveEtag,
+  computeTarLayout,
+  computeZipLayout,
+  planZipParts,
+  streamTarGz,
+  streamTarRange,
+  streamZipRange,
+  ZIP_2GB_LIMIT,
+  ZIP_10MB_LIMIT,
+} from '../archive/index.js';
+import { AppError, notFound } from '../errors.js';
+import { isExpired } from '../exports/expiry.js';
+import { assertNotThrottled, recordFailure } from '../sessions/throttle.js';
+import { archiveEntries, downloadFiles, downloadStem } from '../transports/download-links.js';
+import type { Packer } from '../transports/registry.js';
+import { fileNotFound, invalidPasskey, notPublished } from './browser-errors.js';
+import { ZIP_TYPE } from './file-service.js';
+import { type ArchiveFile, archiveFiles, type ExportWithPublished, exportWithPublished, publishedRunOf } from './published.js';
+import type { Representation } from './representation.js';
+import { HTTP_ARCHIVE_OPTIONS, storageOpenData } from './sources.js';
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/** Constant-time passkey check (R-FILE-6): equal-length digests, so neither length nor prefix leaks through timing. */
+export const passkeyMatches = (given: string, actual: string): boolean => timingSafeEqual(digest(given), digest(actual));
+
+/**
+ * The packers whose links an export offers: those of its `download` transports, else the one ZIP (the same rule
+ * as the links the delivery runner mails). Only names of these packers are served.
+ */
+export const offeredPackers = (row: { transports: unknown }): Packer[] => {
+  const list = Array.isArray(row.transports) ? (row.transports as { type?: unknown; packer?: unknown }[]) : [];
+  const packers = list.filter((t) => t?.type === 'download').map((t) => (typeof t.packer === 'string' ? (t.packer as Packer) : 'zip'));
+  return [...new Set(packers.length > 0 ? packers : (['zip'] as Packer[]))];
+};
+
+const expired = () =>
+  Object.assign(new AppError(410, 'user', 'export_expired', 'The download has expired'), { browserKey: 'export.expired' });
+
+/**
+ * Anonymous passkey downloads (R-FILE-5/6): `download/<passkey>/<file name>`. Every failure here is shown to a
+ * browser (the route maps it to `#server_error:<key>`). Bad passkeys and unknown export ids count as failures of
+ * the caller's address (`passkey:<address>`, 20 free, then a growing block that answers `server.error`).
+ */
+export class DownloadService {
+  constructor(private readonly deps: { db: Knex; storage: Storage }) {}
+
+  async resolve(exportId: number, passkey: string, rawName: string, address: string): Promise<Representation> {
+    const { db } = this.deps;
+    const keys = [`passkey:${address}`];
+    await assertNotThrottled(db, keys);
+    const row = await exportWithPublished(db, { id: exportId });
+    if (!row) {
+      await recordFailure(db, keys);
+      throw notFound('export', exportId);
+    }
+    if (!passkeyMatches(passkey, row.passkey)) {
+      await recordFailure(db, keys);
+      throw invalidPasskey();
+    }
+    if (isExpired(row)) throw expired();
+    const run = publishedRunOf(row);
+    if (!run) throw notPublished('', false);
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName);
+    } catch {
+      throw fileNotFound(rawName);
+    }
+    const files = await archiveFiles(db, run.id);
+    return this.packed(row, run.prefix, run.finishedAt, files, name);
+  }
+
+  /** The archive a link name stands for, with the same names and sizes `_download._files` shows. */
+  private packed(row: ExportWithPublished, prefix: string, lastModified: Date, files: ArchiveFile[], name: string): Representation {
+    const stem = downloadStem(row.name, row.id);
+    for (const packer of offeredPackers(row)) {
+      const index = downloadFiles(stem, packer, files).findIndex((f) => f.name === name);
+      if (index < 0) continue;
+      const { storage } = this.deps;
+      const entries = archiveEntries(files);
+      const base = { lastModified, fileName: name };
+      if (packer === 'zip' || packer === 'zip_10mb' || packer === 'zip_2gb') {
+        let selected = files;
+        let layout = computeZipLayout(entries, { zip64: 'always' });
+        if (packer !== 'zip') {
+          const part = planZipParts(entries, packer === 'zip_10mb' ? ZIP_10MB_LIMIT : ZIP_2GB_LIMIT)[index];
+          selected = part.entries.map((i) => files[i]);
+          layout = computeZipLayout(part.entries.map((i) => entries[i]), { zip64: part.zip64 ? 'always' : 'never' });
+        }
+        const openData = storageOpenData(storage, prefix, selected);
+        return {
+          ...base,
+          size: layout.totalSize,
+          etag: archiveEtag(layout),
+          contentType: ZIP_TYPE,
+          open: async (start, end, signal) => streamZipRange(layout, start, end, openData, signal, HTTP_ARCHIVE_OPTIONS),
+        };
+      }
+      const layout = computeTarLayout(entries);
+      const openData = storageOpenData(storage, prefix, files);
+      if (packer === 'tar') {
+        return {
+          ...base,
+          size: layout.totalSize,
+          etag: archiveEtag(layout),
+          contentType: 'application/x-tar',
+          open: async (start, end, signal) => streamTarRange(layout, start, end, openData, signal, HTTP_ARCHIVE_OPTIONS),
+        };
+      }
+      // tar_gz: gzip output length isn't predictable, so no length, no ranges and no validator.
+      return { ...base, size: null, etag: null, contentType: 'application/gzip', open: async (_s, _e, signal) => streamTarGz(layout, openData, signal, HTTP_ARCHIVE_OPTIONS) };
+    }
+    throw fileNotFound(name);
+  }
+}

@@ -1,0 +1,128 @@
+import type { Readable } from 'node:stream';
+import type { Context } from 'koa';
+import type { Representation } from '../domain/files/representation.js';
+
+/** RFC 6266 / 5987: an ASCII fallback plus the exact UTF-8 name (Koa's attachment() omits filename* for ASCII-less names). */
+export const contentDisposition = (type: 'inline' | 'attachment', fileName: string): string => {
+  const fallback = fileName.replace(/[^\x20-\x7e]/g, '_').replace(/["\\%]/g, '_');
+  const encoded = encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `${type}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
+};
+
+export type RangeResult = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
+
+/**
+ * A single `bytes=` range (RFC 9110 §14): `a-b`, `a-`, suffix `-n`. Syntax we don't serve (several ranges, other
+ * units, garbage) is ignored and the whole representation is sent, as the RFC allows.
+ */
+export const parseRange = (header: string | undefined, size: number): RangeResult => {
+  if (!header) return { kind: 'full' };
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  if (!m || (m[1] === '' && m[2] === '')) return { kind: 'full' };
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    if (n === 0 || size === 0) return { kind: 'unsatisfiable' };
+    return { kind: 'partial', start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (!Number.isSafeInteger(start) || (m[2] !== '' && Number(m[2]) < start)) return { kind: 'full' };
+  if (start >= size) return { kind: 'unsatisfiable' };
+  return { kind: 'partial', start, end };
+};
+
+const etagList = (header: string): string[] => header.split(',').map((s) => s.trim().replace(/^W\//, ''));
+
+/** If-None-Match (weak comparison) or, without it, If-Modified-Since: true → 304. */
+const notModified = (ctx: Context, rep: Representation): boolean => {
+  const inm = ctx.get('if-none-match');
+  if (inm) return rep.etag !== null && (inm.trim() === '*' || etagList(inm).includes(rep.etag));
+  const ims = Date.parse(ctx.get('if-modified-since'));
+  return !Number.isNaN(ims) && Math.floor(rep.lastModified.getTime() / 1000) * 1000 <= ims;
+};
+
+/** If-Range (RFC 9110 §13.1.5): a strong ETag match or the exact Last-Modified date keeps the Range; else full 200. */
+const ifRangeHolds = (ctx: Context, rep: Representation): boolean => {
+  const v = ctx.get('if-range').trim();
+  if (!v) return true;
+  if (v.startsWith('"') || v.startsWith('W/')) return rep.etag !== null && v === rep.etag;
+  const date = Date.parse(v);
+  return !Number.isNaN(date) && date === Math.floor(rep.lastModified.getTime() / 1000) * 1000;
+};
+
+/**
+ * Resolves once the stream has its first bytes (or ended): sources are open and the first file checked, so an
+ * error here still becomes a proper error response; once bytes flow the status is fixed (STYLE 13).
+ */
+const primed = (s: Readable): Promise<Readable> =>
+  new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      s.off('readable', onReadable);
+      s.off('error', done);
+      if (err) {
+        s.destroy();
+        reject(err);
+      } else resolve(s);
+    };
+    const onReadable = () => done();
+    s.on('readable', onReadable);
+    s.on('error', done);
+  });
+
+/**
+ * Serves a Representation with HEAD, conditional requests, single ranges (206/416), exact Content-Length and
+ * Content-Disposition. For GET the body is opened (and primed) before any header is sent; a client that goes away
+ * aborts the signal, and Koa destroys the body stream, which closes every file handle of an archive.
+ */
+export async function serveRepresentation(
+  ctx: Context,
+  rep: Representation,
+  opts: { disposition?: 'inline' | 'attachment'; cacheControl: string },
+): Promise<void> {
+  ctx.set('Cache-Control', opts.cacheControl);
+  ctx.set('X-Content-Type-Options', 'nosniff');
+  if (rep.etag) ctx.set('ETag', rep.etag);
+  ctx.set('Last-Modified', rep.lastModified.toUTCString());
+  ctx.set('Accept-Ranges', rep.size === null ? 'none' : 'bytes');
+  if (notModified(ctx, rep)) {
+    ctx.status = 304;
+    return;
+  }
+  let start = 0;
+  let end = rep.size === null ? -1 : rep.size - 1;
+  let status = 200;
+  if (rep.size !== null && ifRangeHolds(ctx, rep)) {
+    const range = parseRange(ctx.get('range'), rep.size);
+    if (range.kind === 'unsatisfiable') {
+      ctx.status = 416;
+      ctx.set('Content-Range', `bytes */${rep.size}`);
+      ctx.body = '';
+      return;
+    }
+    if (range.kind === 'partial') {
+      ({ start, end } = range);
+      status = 206;
+      ctx.set('Content-Range', `bytes ${start}-${end}/${rep.size}`);
+    }
+  }
+  if (opts.disposition) ctx.set('Content-Disposition', contentDisposition(opts.disposition, rep.fileName));
+  // Scriptable types served from the API origin run sandboxed, so an exported HTML file can't act as the user.
+  if (/html|xml|svg/i.test(rep.contentType)) ctx.set('Content-Security-Policy', "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'");
+  const length = rep.size === null ? null : end - start + 1;
+  if (ctx.method === 'HEAD' || length === 0) {
+    ctx.status = status;
+    ctx.type = rep.contentType;
+    if (length !== null) ctx.length = length;
+    if (length === 0) ctx.body = Buffer.alloc(0);
+    return;
+  }
+  const controller = new AbortController();
+  ctx.res.once('close', () => {
+    if (!ctx.res.writableFinished) controller.abort(new Error('client went away'));
+  });
+  const body = await rep.open(start, end, controller.signal);
+  ctx.status = status;
+  ctx.body = Buffer.isBuffer(body) ? body : await primed(body);
+  ctx.type = rep.contentType;
+  if (length !== null) ctx.length = length;
+}
