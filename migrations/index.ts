@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as foundation from './20261122000000_foundation.js';
 import * as objectsAssets from './20261122010000_objects_assets.js';
+import * as schedulesTransports from './20261122030000_schedules_transports.js';
 
 /**
  * The migrations in order. A static list (not a folder scan) so the same code runs under tsx, compiled,
@@ -9,6 +10,7 @@ import * as objectsAssets from './20261122010000_objects_assets.js';
 const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
   '20261122000000_foundation': foundation,
   '20261122010000_objects_assets': objectsAssets,
+  '20261122030000_schedules_transports': schedulesTransports,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

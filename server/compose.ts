@@ -4,10 +4,19 @@ import type Koa from 'koa';
 import type { Config } from './config.js';
 import { ExportService } from './domain/exports/export-service.js';
 import { moduleValidators } from './domain/exports/nested-validators.js';
+import { DataProducer } from './domain/produce/data-producer.js';
 import type { Producer } from './domain/runs/run-context.js';
 import { Worker } from './domain/runs/worker.js';
+import { expireDownloads, setExpiry } from './domain/exports/expiry.js';
+import { Scheduler } from './domain/schedules/scheduler.js';
+import { DeliveryRunner, stopDeliveries, sweepStaleDeliveries } from './domain/transports/delivery-runner.js';
+import { createTransportRegistry, type TransportRegistry, type TransportRegistryDeps } from './domain/transports/registry.js';
+import { createTransportsValidator, createTransportsView } from './domain/transports/stored-transports.js';
+import { loadOrCreateSecretKeySync } from './infra/secrets/secret-box.js';
 import { SessionService } from './domain/sessions/sessions.js';
 import { createApp } from './http/app.js';
+import { dataRouters } from './http/routes/data-routes.js';
+import { fileRouters, pageRoutes } from './http/routes/file-routes.js';
 import type { Logger } from './infra/logger.js';
 import { LocalStorage } from './infra/storage/local-storage.js';
 import type { Storage } from './infra/storage/storage.js';
@@ -22,19 +31,60 @@ export interface Services {
   producers: Producer[];
   app: Koa;
   createWorker(overrides?: Partial<ConstructorParameters<typeof Worker>[1]>): Worker;
+  /** Schedule ticker (R-SCHED); main starts it for ROLE all|worker, tests drive `tick()` with an injected clock. */
+  scheduler: Scheduler;
+  transports: TransportRegistry;
+  /** Runs transports after runs (R-TR-1); its hooks are wired into every worker built here. */
+  deliveries: DeliveryRunner;
+}
+
+/** Options for schedules and transports (tests inject a clock, fast retries, a mailer, short timeouts). */
+export interface ScheduleTransportOptions {
+  now?: () => Date;
+  transportDeps?: Partial<TransportRegistryDeps>;
+  deliveryRetryDelaysMs?: number[];
 }
 
 /** The composition root: builds every service from the config and an open database. Used by main and by tests. */
-export function composeServices(config: Config, db: Knex, log: Logger, opts: { storage?: Storage; producers?: Producer[] } = {}): Services {
+export function composeServices(config: Config, db: Knex, log: Logger, opts: { storage?: Storage; producers?: Producer[] } & ScheduleTransportOptions = {}): Services {
   const storage = opts.storage ?? new LocalStorage(path.join(config.DATA_DIR, 'storage'));
   const sessions = new SessionService(db, config.SESSION_TTL);
+  // Schedules and transports (issue 5). The secret key is loaded once; a production start without SECRET_KEY fails here.
+  const secretKey = loadOrCreateSecretKeySync(config.DATA_DIR, config.SECRET_KEY, config.production);
+  const transports = createTransportRegistry({
+    allowHosts: config.TRANSPORT_ALLOW_HOSTS,
+    directoryRoots: config.TRANSPORT_DIRECTORY_ROOTS,
+    smtpUrl: config.SMTP_URL || null,
+    ...opts.transportDeps,
+  });
+  const scheduler = new Scheduler({
+    db,
+    log,
+    defaultTime: config.SCHEDULE_DEFAULT_TIME,
+    catchupMs: config.SCHEDULE_CATCHUP,
+    defaultTimezone: config.TZ || 'UTC',
+    now: opts.now,
+  });
+  const deliveries = new DeliveryRunner({
+    db,
+    storage,
+    log,
+    registry: transports,
+    secretKey,
+    publicUrl: config.PUBLIC_URL,
+    exportTtlDays: config.EXPORT_TTL_DAYS,
+    retryDelaysMs: opts.deliveryRetryDelaysMs,
+  });
   const exports = new ExportService({
     db,
     storage,
-    validators: moduleValidators,
+    validators: { ...moduleValidators, transports: createTransportsValidator(transports, secretKey) },
+    onSchedulesChanged: (id) => scheduler.refresh(id),
+    stopDeliveries: (trx, id) => stopDeliveries(trx, id, 'The delivery was stopped by the user.'),
     defaultTimezone: config.TZ || 'UTC',
   });
-  const producers = opts.producers ?? [];
+  // The data producer writes what an export defines (issue 3); tests may pass their own producers instead.
+  const producers = opts.producers ?? [new DataProducer()];
   let shuttingDown = false;
   const app = createApp({
     config,
@@ -42,8 +92,10 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     log,
     sessions,
     exports,
-    transportsView: (row) => row.transports,
+    transportsView: createTransportsView({ db, registry: transports, publicUrl: config.PUBLIC_URL }),
     isShuttingDown: () => shuttingDown,
+    // Files, archives and passkey downloads (issue 4) and the root page (R-FILE-10).
+    extraRouters: [...dataRouters({ db, storage, sessions, config }), ...fileRouters({ db, storage, sessions, config }), pageRoutes()],
   });
   app.on('shutdown', () => {
     shuttingDown = true;
@@ -57,9 +109,25 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     exports,
     producers,
     app,
+    scheduler,
+    transports,
+    deliveries,
     createWorker: (overrides = {}) =>
       new Worker(
-        { db, storage, config, log, producers },
+        {
+          db,
+          storage,
+          config,
+          log,
+          producers,
+          onPublished: deliveries.onPublished,
+          onFailed: deliveries.onFailed,
+          onSweep: async () => {
+            await setExpiry(db, config.EXPORT_TTL_DAYS);
+            await expireDownloads(db, storage);
+            await sweepStaleDeliveries(db);
+          },
+        },
         { concurrency: config.WORKER_CONCURRENCY, leaseMs: config.RUN_LEASE, ...overrides },
       ),
   };

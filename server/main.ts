@@ -20,10 +20,13 @@ async function main() {
   const log = createLogger(config.LOG_LEVEL);
   const database = await openDatabase(config, log);
   const services = composeServices(config, database.db, log);
-  const seeded = await seedDemo(database.db, config, services.exports);
+  const seeded = await seedDemo(database.db, config, services.exports, services.storage);
 
   const worker = config.ROLE !== 'api' && config.WORKER_CONCURRENCY > 0 ? services.createWorker() : null;
   worker?.start();
+  // Every worker/all instance ticks schedules; the fire record in the database makes each fire enqueue once (R-SCHED-3).
+  const scheduler = config.ROLE !== 'api' ? services.scheduler : null;
+  scheduler?.start();
 
   let server: Server | null = null;
   if (config.ROLE !== 'worker') {
@@ -45,7 +48,9 @@ async function main() {
     services.app.emit('shutdown');
     const closed = server ? new Promise<void>((r) => server!.close(() => r())) : Promise.resolve();
     server?.closeIdleConnections();
+    await scheduler?.stop();
     await worker?.stop();
+    await services.deliveries.stop();
     await closed;
     await database.close();
     process.exit(0);

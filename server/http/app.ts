@@ -27,6 +27,14 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: false });
+  // Body streams that fail after the headers went out (client gone, a source failing mid-way) are reported here;
+  // log them instead of Koa's default console.error. A client going away is normal for downloads.
+  app.on('error', (err: NodeJS.ErrnoException, ctx?: Koa.Context) => {
+    const gone = ['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'ABORT_ERR'].includes(err.code ?? '');
+    const log = (ctx?.state.log as Logger | undefined) ?? deps.log;
+    if (gone) log.debug({ err }, 'response stream ended early');
+    else log.warn({ err }, 'response stream failed');
+  });
   app.use(requestContext(deps.log));
   app.use(errorMiddleware);
 

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import supertest from 'supertest';
 import { type Config, loadConfig } from '../../server/config.js';
-import { composeServices, type Services } from '../../server/compose.js';
+import { composeServices, type ScheduleTransportOptions, type Services } from '../../server/compose.js';
 import type { Producer } from '../../server/domain/runs/run-context.js';
 import { createUser } from '../../server/domain/users/users-repo.js';
 import { createLogger } from '../../server/infra/logger.js';
@@ -22,7 +22,14 @@ export interface TestApp extends Services {
 
 /** A real app on a fresh database and a temp DATA_DIR, served over loopback HTTP. No worker unless a test starts one. */
 export async function startTestApp(
-  opts: { env?: Record<string, string>; producers?: Producer[] } = {},
+  opts: {
+    env?: Record<string, string>;
+    producers?: Producer[];
+    /** Clock, transport and retry overrides for schedule/transport tests. */
+    compose?: ScheduleTransportOptions;
+    /** Where log lines go (tests that assert on them); LOG_LEVEL still comes from env / TEST_LOG_LEVEL. */
+    logDestination?: NodeJS.WritableStream;
+  } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'em-test-data-'));
@@ -33,8 +40,8 @@ export async function startTestApp(
     WORKER_CONCURRENCY: '2',
     ...opts.env,
   });
-  const log = createLogger(config.LOG_LEVEL);
-  const services = composeServices(config, database.db, log, { producers: opts.producers });
+  const log = createLogger(config.LOG_LEVEL, opts.logDestination);
+  const services = composeServices(config, database.db, log, { producers: opts.producers, ...opts.compose });
   const server = services.app.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   const request = supertest(server);

@@ -24,6 +24,11 @@ export interface ExportServiceDeps {
   defaultTimezone: string;
   /** Called after commit when an export's schedules may have changed (the scheduler recomputes `_next_run`). */
   onSchedulesChanged?: (exportId: number) => Promise<void>;
+  /**
+   * Stops the export's transport deliveries in progress (inside stop's transaction); returns how many. A stop of an
+   * export whose run is done but whose deliveries still run stops those instead of answering export_not_running.
+   */
+  stopDeliveries?: (trx: Knex.Transaction, exportId: number) => Promise<number>;
 }
 
 /** Export definitions of one owner: every method is owner-scoped; another user's export is a 404. */
@@ -93,8 +98,7 @@ export class ExportService {
       if (schedules.length === 0) await enqueueRun(trx, created, 'create');
       return getOwnedExport(trx, ownerId, created.id);
     });
-    await this.deps.onSchedulesChanged?.(row.id);
-    return row;
+    return this.afterSchedulesChanged(ownerId, row);
   }
 
   async update(ownerId: number, id: number, body: ExportBody, start: boolean): Promise<ExportRow> {
@@ -135,8 +139,14 @@ export class ExportService {
       if (start && schedules.length === 0) await enqueueRun(trx, current, 'update');
       return getOwnedExport(trx, ownerId, id);
     });
-    await this.deps.onSchedulesChanged?.(id);
-    return row;
+    return this.afterSchedulesChanged(ownerId, row);
+  }
+
+  /** Lets the scheduler recompute `_next_run` after commit, then returns the row with it. */
+  private async afterSchedulesChanged(ownerId: number, row: ExportRow): Promise<ExportRow> {
+    if (!this.deps.onSchedulesChanged) return row;
+    await this.deps.onSchedulesChanged(row.id);
+    return getOwnedExport(this.db, ownerId, row.id);
   }
 
   async remove(ownerId: number, id: number): Promise<void> {
@@ -163,6 +173,10 @@ export class ExportService {
     return withTransaction(this.db, async (trx) => {
       const current = await getOwnedExport(trx, ownerId, id, true);
       const run = isActive(current.state) ? await cancelActiveRun(trx, id, STOPPED_BY_USER) : null;
+      if (!run && (await this.deps.stopDeliveries?.(trx, id))) {
+        await logEvent(trx, id, 'EXPORT_STOPPED', { deliveries: true });
+        return getOwnedExport(trx, ownerId, id);
+      }
       if (!run) throw userError(404, 'export_not_running', `export ${id} is not running`, { type: 'export', id });
       await trx('exports').where({ id }).update({ state: 'failed', failure_reason: STOPPED_BY_USER, updated_at: trx.fn.now() });
       await logEvent(trx, id, 'EXPORT_STOPPED', { run_id: run.id });

@@ -18,6 +18,10 @@ export interface RunnerDeps {
   producers: Producer[];
   /** Called after a run was published (transports hook in here). */
   onPublished?: (run: RunRow) => Promise<void>;
+  /** Called after a run was marked failed (e-mail notifications of failures hook in here). */
+  onFailed?: (run: RunRow, reason: string) => Promise<void>;
+  /** Extra housekeeping run by the worker's periodic sweep (expiry of downloads, stale deliveries). */
+  onSweep?: () => Promise<void>;
 }
 
 /** Thrown by producers through the signal: the run was stopped, updated, deleted or taken over. */
@@ -69,7 +73,8 @@ export async function executeRun(
     });
     if (!published) throw new RunAborted('run no longer ours');
     log.info({ files: staging.files.length, objects: ctx.counts.objects }, 'run published');
-    await deps.onPublished?.({ ...run, state: 'done', files_prefix: prefix });
+    // A failing hook must not reach the catch below: that would delete the files just published.
+    await deps.onPublished?.({ ...run, state: 'done', files_prefix: prefix }).catch((err) => log.warn({ err }, 'onPublished hook failed'));
   } catch (e) {
     await deps.storage.deletePrefix(runFolder(run)).catch((err) => log.warn({ err }, 'could not remove staging'));
     if (signal.aborted || e instanceof RunAborted) {
@@ -77,6 +82,9 @@ export async function executeRun(
       return;
     }
     log.error({ err: e }, 'run failed');
-    await failRun(deps.db, run, workerId, failureReason(e));
+    const reason = failureReason(e);
+    if (await failRun(deps.db, run, workerId, reason)) {
+      await deps.onFailed?.({ ...run, state: 'failed' }, reason).catch((err) => log.warn({ err }, 'onFailed hook failed'));
+    }
   }
 }

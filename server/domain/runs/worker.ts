@@ -106,6 +106,7 @@ export class Worker {
       const { failed } = await sweepExpiredLeases(this.deps.db);
       for (const run of failed) await this.deps.storage.deletePrefix(runFolder(run));
       await deleteSupersededFiles(this.deps.db, this.deps.storage);
+      await this.deps.onSweep?.();
     } catch (err) {
       this.deps.log.error({ err }, 'sweeping failed');
     }

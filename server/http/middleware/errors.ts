@@ -42,7 +42,8 @@ export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {
     if (browser && !ctx.headerSent) {
       ctx.status = 302;
       ctx.set('Location', `${browser.frontendUrl}/#server_error:${browser.keyFor(e)}`);
-      ctx.body = null;
+      // An empty string, not null: Koa turns a null body into 204 and drops the redirect.
+      ctx.body = '';
       return;
     }
     if (ctx.headerSent) {

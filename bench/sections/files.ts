@@ -1,0 +1,230 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, open, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { crc32 } from 'node:zlib';
+import { ZipArchive } from 'archiver';
+import Koa from 'koa';
+import type { Services } from '../../server/compose.js';
+import { createUser } from '../../server/domain/users/users-repo.js';
+import { startBenchServer } from '../env.js';
+import { type BenchSection, report } from './section.js';
+
+const run = promisify(execFile);
+const MB = 1e6;
+
+/**
+ * HTTP client in its own process (plain node, no tsx): `n` concurrent GETs, bodies discarded (like writing to
+ * /dev/null). Prints {bytes, ms, ttfb: [ms per request], statuses}.
+ */
+const CLIENT = `
+const http = require('node:http');
+const [url, n, headersJson, rangesJson] = process.argv.slice(1);
+const headers = JSON.parse(headersJson); const ranges = JSON.parse(rangesJson);
+const t0 = process.hrtime.bigint(); const ms = () => Number(process.hrtime.bigint() - t0) / 1e6;
+let bytes = 0; const ttfb = []; const statuses = [];
+const one = (i) => new Promise((resolve, reject) => {
+  const h = { ...headers }; if (ranges[i]) h.Range = ranges[i];
+  const start = ms();
+  http.get(url, { headers: h, agent: false }, (res) => {
+    statuses.push(res.statusCode); let first = true;
+    res.on('data', (c) => { if (first) { ttfb.push(ms() - start); first = false; } bytes += c.length; });
+    res.on('end', resolve); res.on('error', reject);
+  }).on('error', reject);
+});
+Promise.all(Array.from({ length: Number(n) }, (_, i) => one(i))).then(() => {
+  console.log(JSON.stringify({ bytes, ms: ms(), ttfb, statuses }));
+});
+`;
+
+type ClientResult = { bytes: number; ms: number; ttfb: number[]; statuses: number[] };
+
+async function fetchMany(url: string, n = 1, headers: Record<string, string> = {}, ranges: string[] = []): Promise<ClientResult> {
+  const { stdout } = await run(process.execPath, ['-e', CLIENT, url, String(n), JSON.stringify(headers), JSON.stringify(ranges)], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const r = JSON.parse(stdout) as ClientResult;
+  if (r.statuses.some((s) => s >= 300)) throw new Error(`${url}: statuses ${[...new Set(r.statuses)].join(',')}`);
+  return r;
+}
+
+/** Peak RSS of this process (the server lives here; clients are child processes) while `fn` runs. */
+async function peakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peak: number }> {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
+  try {
+    const result = await fn();
+    return { result, peak: Math.max(peak, process.memoryUsage().rss) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const best = async (times: number, fn: () => Promise<number>) => {
+  const xs: number[] = [];
+  for (let i = 0; i < times; i++) xs.push(await fn());
+  return Math.max(...xs);
+};
+
+interface BuiltExport {
+  id: number;
+  dir: string;
+  files: { path: string; size: number }[];
+  bytes: number;
+}
+
+/**
+ * An export with a published run whose files are written straight into storage and `run_files` (no producer):
+ * `make(i)` gives the i-th file's path and bytes.
+ */
+async function buildExport(s: Services, ownerId: number, name: string, count: number, make: (i: number) => { path: string; data: Buffer }): Promise<BuiltExport> {
+  const [exp] = await s.db('exports')
+    .insert({ owner_id: ownerId, type: 'export', name, definition: JSON.stringify({}), passkey: `bench-${name}`, state: 'done' })
+    .returning('id');
+  const id = Number(exp.id);
+  const [runRow] = await s.db('runs')
+    .insert({ export_id: id, owner_id: ownerId, trigger: 'create', state: 'done', started_at: s.db.fn.now(), finished_at: s.db.fn.now(), files_prefix: `exports/${id}/runs/1/1/` })
+    .returning('id');
+  const runId = Number(runRow.id);
+  const prefix = `exports/${id}/runs/${runId}/1/`;
+  await s.db('runs').where({ id: runId }).update({ files_prefix: prefix });
+  const dir = s.storage.localPath(prefix.slice(0, -1)) as string;
+  const rows: Record<string, unknown>[] = [];
+  const files: BuiltExport['files'] = [];
+  let bytes = 0;
+  const mtime = Math.floor(Date.now() / 1000);
+  const made = new Set<string>();
+  for (let start = 0; start < count; start += 256) {
+    const batch = Array.from({ length: Math.min(256, count - start) }, (_, k) => ({ i: start + k, ...make(start + k) }));
+    for (const f of batch) {
+      const d = path.dirname(path.join(dir, f.path));
+      if (!made.has(d)) {
+        await mkdir(d, { recursive: true });
+        made.add(d);
+      }
+    }
+    await Promise.all(batch.map((f) => writeFile(path.join(dir, f.path), f.data)));
+    for (const f of batch) {
+      rows.push({
+        run_id: runId,
+        ord: f.i,
+        path: f.path,
+        size: f.data.length,
+        sha256: createHash('sha256').update(f.data).digest('hex'),
+        crc32: crc32(f.data),
+        mime_type: 'application/octet-stream',
+        mtime,
+      });
+      files.push({ path: f.path, size: f.data.length });
+      bytes += f.data.length;
+    }
+    if (rows.length >= 5000) await s.db('run_files').insert(rows.splice(0));
+  }
+  if (rows.length) await s.db('run_files').insert(rows.splice(0));
+  await s.db('exports').where({ id }).update({ published_run_id: runId, last_run_id: runId });
+  return { id, dir, files, bytes };
+}
+
+/** The same folder through archiver (store, zip64) on a bare Koa route: the reference of R-PERF-1/2. */
+function archiverApp(exports: Map<number, BuiltExport>) {
+  const app = new Koa();
+  app.use(async (ctx) => {
+    const e = exports.get(Number(ctx.path.slice(1)));
+    if (!e) return;
+    const archive = new ZipArchive({ store: true, forceZip64: true });
+    for (const f of e.files) archive.file(path.join(e.dir, f.path), { name: f.path });
+    void archive.finalize();
+    ctx.type = 'application/zip';
+    ctx.body = archive;
+  });
+  return app.listen(0, '127.0.0.1');
+}
+
+/** R-PERF-1/2: archive downloads over loopback vs `file/` of one equally large file and vs archiver, same run. */
+export const filesSection: BenchSection = {
+  name: 'files',
+  title: 'ZIP downloads vs file/ and archiver; small files; RSS; TTFB (R-PERF-1, R-PERF-2)',
+  async run() {
+    const bench = await startBenchServer();
+    const s = bench.services;
+    const built = new Map<number, BuiltExport>();
+    const ref = archiverApp(built);
+    try {
+      const user = await createUser(s.db, { login: 'bench', password: 'bench-password' });
+      const session = await s.sessions.create();
+      await s.sessions.authenticate(session.token, 'bench', 'bench-password', '127.0.0.1');
+      const auth = { 'X-Export-Token': session.token };
+      const t0 = Date.now();
+      const block = Buffer.alloc(4 << 20);
+      for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i);
+      const big = await buildExport(s, user.id, 'big', 256, (i) => {
+        const data = Buffer.from(block);
+        data.writeUInt32LE(i, 0);
+        return { path: `photos/${String(i).padStart(3, '0')}.bin`, data };
+      });
+      built.set(big.id, big);
+      // One 1 GiB file for the file/ reference, written in 4 MiB pieces.
+      const single = await buildExport(s, user.id, 'single', 1, () => ({ path: 'one.bin', data: Buffer.alloc(0) }));
+      {
+        const fh = await open(path.join(single.dir, 'one.bin'), 'w');
+        for (let i = 0; i < 256; i++) await fh.write(block);
+        await fh.close();
+        let c = 0;
+        for (let i = 0; i < 256; i++) c = crc32(block, c);
+        await s.db('run_files').where({ path: 'one.bin' }).whereIn('run_id', s.db('exports').where({ id: single.id }).select('published_run_id')).update({ size: 256 * block.length, crc32: c });
+      }
+      const smallData = (i: number) => {
+        const b = Buffer.alloc(1024 + ((i * 7919) % 7169));
+        b.writeUInt32LE(i, 0);
+        return b;
+      };
+      const small = await buildExport(s, user.id, 'small', 20_000, (i) => ({ path: `d${i % 100}/f${i}.txt`, data: smallData(i) }));
+      built.set(small.id, small);
+      const huge = await buildExport(s, user.id, 'huge', 100_000, (i) => ({ path: `d${i % 500}/f${i}.txt`, data: smallData(i).subarray(0, 64) }));
+      console.log(`   (data built in ${((Date.now() - t0) / 1000).toFixed(1)} s: 1 GiB × 2, 20,000 and 100,000 files)`);
+      const refUrl = `http://127.0.0.1:${(ref.address() as { port: number }).port}`;
+      const mbps = (r: ClientResult) => r.bytes / MB / (r.ms / 1000);
+
+      // R-PERF-1: 1 GiB.
+      const fileRate = await best(3, async () => mbps(await fetchMany(`${bench.url}/api/v1/export/${single.id}/file/one.bin`, 1, auth)));
+      let rss1 = 0;
+      const zipRate = await best(3, async () => {
+        const { result, peak } = await peakRss(() => fetchMany(`${bench.url}/api/v1/export/${big.id}/zip`, 1, auth));
+        rss1 = Math.max(rss1, peak);
+        return mbps(result);
+      });
+      const archRate = await best(2, async () => mbps(await fetchMany(`${refUrl}/${big.id}`)));
+      report('file/ of one 1 GiB file', fileRate, 'MB/s');
+      report('zip/ of 256 × 4 MiB (ZIP64, exact length)', zipRate, 'MB/s', { label: 'file/', value: fileRate }, '≥ 0.9×');
+      report('  same', zipRate, 'MB/s', { label: 'archiver', value: archRate }, '≥ 2×');
+      const idle = process.memoryUsage().rss;
+      report('  peak RSS of the server process, one download', rss1 / MB, 'MB', undefined, '< 150 MB');
+      // 50 concurrent: 50 × 128 MiB slices of the same archive (Range), so the run stays short.
+      const size = big.bytes + 1_000_000;
+      const ranges = Array.from({ length: 50 }, (_, k) => {
+        const start = Math.floor(((size - 140e6) * k) / 50);
+        return `bytes=${start}-${start + (128 << 20) - 1}`;
+      });
+      const many = await peakRss(() => fetchMany(`${bench.url}/api/v1/export/${big.id}/zip`, 50, auth, ranges));
+      report('50 concurrent zip/ downloads (128 MiB ranges each)', mbps(many.result), 'MB/s', { label: 'single', value: zipRate }, '≥ 0.8×');
+      report('  peak RSS of the server process, 50 downloads', many.peak / MB, 'MB', undefined, '< 300 MB');
+      report('  (RSS before, idle)', idle / MB, 'MB');
+
+      // R-PERF-2: 20,000 files of 1–8 KiB.
+      const smallRate = await best(3, async () => small.files.length / ((await fetchMany(`${bench.url}/api/v1/export/${small.id}/zip`, 1, auth)).ms / 1000));
+      const archSmall = await best(2, async () => small.files.length / ((await fetchMany(`${refUrl}/${small.id}`)).ms / 1000));
+      report('zip/ of 20,000 files of 1–8 KiB', smallRate, 'files/s', { label: 'archiver', value: archSmall }, '≥ 4×');
+      const ttfbs: number[] = [];
+      for (let i = 0; i < 5; i++) ttfbs.push((await fetchMany(`${bench.url}/api/v1/export/${huge.id}/zip`, 1, auth)).ttfb[0]);
+      report('TTFB of zip/ with 100,000 files (first request)', ttfbs[0], 'ms', undefined, '< 200 ms');
+      report('  median of 5', median(ttfbs), 'ms', undefined, '< 200 ms');
+    } finally {
+      ref.close();
+      await bench.close();
+    }
+  },
+};

@@ -1,0 +1,26 @@
+import type Router from '@koa/router';
+import type { Knex } from 'knex';
+import type { Config } from '../../config.js';
+import { AssetService } from '../../domain/assets/asset-service.js';
+import { ObjectService } from '../../domain/objects/object-service.js';
+import type { SessionService } from '../../domain/sessions/sessions.js';
+import type { Storage } from '../../infra/storage/storage.js';
+import { assetRoutes } from './asset-routes.js';
+import { objectRoutes } from './object-routes.js';
+import { searchRoutes } from './search-routes.js';
+
+/**
+ * Bulk object bodies carry up to 1,000 objects (R-DATA-1), more than an export body's 1 MiB allows; this is the
+ * limit for `PUT /api/v1/db/<objecttype>` (or BODY_LIMIT when that is configured higher).
+ */
+export const OBJECTS_BODY_LIMIT = 32 * 1024 * 1024;
+
+/** The routers of what exports export (SPEC §5): objects, assets and the search preview. */
+export function dataRouters(deps: { db: Knex; storage: Storage; sessions: SessionService; config: Config }): Router[] {
+  const { db, sessions, config } = deps;
+  return [
+    objectRoutes({ objects: new ObjectService(db), sessions, bodyLimit: Math.max(OBJECTS_BODY_LIMIT, config.BODY_LIMIT) }),
+    assetRoutes({ assets: new AssetService(db, deps.storage), sessions, uploadLimit: config.UPLOAD_LIMIT }),
+    searchRoutes({ db, sessions, bodyLimit: config.BODY_LIMIT }),
+  ];
+}

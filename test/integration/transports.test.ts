@@ -1,0 +1,312 @@
+import { createHmac } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { expect } from 'chai';
+import { SMTPServer } from 'smtp-server';
+import { isExpired } from '../../server/domain/exports/expiry.js';
+import type { Worker } from '../../server/domain/runs/worker.js';
+import { decryptSecret, parseSecretKey } from '../../server/infra/secrets/secret-box.js';
+import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
+import { GateProducer } from '../helpers/producers.js';
+import { type S3TestServer, startS3Server } from '../domain/transports/servers/s3-server.js';
+import { type SftpTestServer, startSftpServer } from '../domain/transports/servers/sftp-server.js';
+
+const PASSWORD = 'sftp-Secret-9f3-XYZ';
+const HOOK_SECRET = 'hook-Secret-77-abc';
+
+/** R-TR end to end: API → run → delivery runner → real servers on loopback (the transport tests' servers). */
+describe('transports end to end (R-TR)', () => {
+  let app: TestApp;
+  let token: string;
+  let sftp: SftpTestServer;
+  let s3: S3TestServer;
+  let smtp: SMTPServer;
+  let hook: Server;
+  let hookUrl: string;
+  let hold = false;
+  const held: ServerResponse[] = [];
+  const hookBodies: { body: string; signature: string }[] = [];
+  const mails: string[] = [];
+  const logLines: string[] = [];
+  const dirs: string[] = [];
+  let sftpRoot: string;
+  let outRoot: string;
+  const gate = new GateProducer();
+  let worker: Worker;
+
+  const put = async (body: Record<string, unknown>) =>
+    (await app.request.put('/api/v1/export').query({ token }).send(body).expect(200)).body;
+  const get = async (id: number) => (await app.request.get(`/api/v1/export/${id}`).query({ token }).expect(200)).body;
+  const transportState = (id: number, i: number, state: string) => async () => {
+    const e = await get(id);
+    return e._transports[i]._state === state ? e : null;
+  };
+  const sftpOptions = (extra: Record<string, unknown> = {}) => ({
+    host: '127.0.0.1',
+    port: sftp.port,
+    username: 'alice',
+    password: PASSWORD,
+    path: '/upload',
+    ...extra,
+  });
+  const tmp = async (prefix: string) => {
+    const d = await mkdtemp(path.join(tmpdir(), prefix));
+    dirs.push(d);
+    return d;
+  };
+
+  before(async () => {
+    sftpRoot = await tmp('e2e-sftp-');
+    outRoot = await tmp('e2e-dir-');
+    sftp = await startSftpServer({ root: sftpRoot, username: 'alice', password: PASSWORD });
+    s3 = await startS3Server(await tmp('e2e-s3-'), 'exports');
+    smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, _session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          mails.push(Buffer.concat(chunks).toString());
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
+    hook = createServer((req: IncomingMessage, res: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        hookBodies.push({ body: Buffer.concat(chunks).toString(), signature: String(req.headers['x-export-signature']) });
+        if (hold) held.push(res);
+        else res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
+    const capture = new Writable({
+      write(chunk, _enc, cb) {
+        logLines.push(String(chunk));
+        cb();
+      },
+    });
+    app = await startTestApp({
+      producers: [gate],
+      env: {
+        TRANSPORT_ALLOW_HOSTS: '127.0.0.1',
+        TRANSPORT_DIRECTORY_ROOTS: outRoot,
+        SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as { port: number }).port}`,
+        LOG_LEVEL: 'debug',
+        PUBLIC_URL: 'https://exports.example',
+      },
+      compose: { deliveryRetryDelaysMs: [20, 20], transportDeps: { timeoutMs: 3000 } },
+      logDestination: capture,
+    });
+    token = (await app.login('shipper')).token;
+    gate.releaseAll();
+    worker = app.createWorker({ pollMs: 50, heartbeatMs: 200, sweepMs: 100_000 });
+    worker.start();
+  });
+  after(async () => {
+    await worker.stop();
+    await app.deliveries.stop();
+    for (const r of held) r.destroy();
+    await app.close();
+    await sftp.close();
+    await s3.close();
+    await new Promise<void>((r) => smtp.close(() => r()));
+    hook.closeAllConnections();
+    await new Promise<void>((r) => hook.close(() => r()));
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it('R-TR-4 secrets are sealed at rest, shown as "***", and kept when an update sends "***" back', async () => {
+    const created = await put({ export: { name: 'secret keeper' }, _schedules: [{ cron: '0 3 * * *' }], _transports: [{ type: 'sftp', options: sftpOptions() }] });
+    expect(created._transports[0].options.password).to.equal('***');
+    expect(JSON.stringify(created)).not.to.include(PASSWORD);
+    const id = created.export._id;
+    const key = parseSecretKey((await readFile(path.join(app.dataDir, 'secret.key'), 'utf8')).trim());
+    const stored = async () => (await app.db('exports').where({ id }).first()).transports[0].options.password as string;
+    const sealed = await stored();
+    expect(sealed).to.match(/^v1:/);
+    expect(decryptSecret(sealed, key)).to.equal(PASSWORD);
+    const back = (await get(id))._transports;
+    back[0].options.path = '/elsewhere';
+    const updated = await app.request.post(`/api/v1/export/${id}`).query({ token }).send({ export: {}, _transports: back }).expect(200);
+    expect(updated.body._transports[0].options).to.include({ password: '***', path: '/elsewhere' });
+    expect(decryptSecret(await stored(), key)).to.equal(PASSWORD);
+    await app.request
+      .post(`/api/v1/export/${id}`)
+      .query({ token })
+      .send({ export: {}, _transports: [{ type: 'sftp', options: sftpOptions({ password: 'another-One-1' }) }] })
+      .expect(200);
+    expect(decryptSecret(await stored(), key)).to.equal('another-One-1');
+    // A "***" with no stored value to keep is not taken as a password: the secret is reported missing.
+    const bad = await app.request
+      .put('/api/v1/export')
+      .query({ token })
+      .send({ export: { name: 'x' }, _transports: [{ type: 'sftp', options: sftpOptions({ password: '***' }) }] })
+      .expect(400);
+    expect(bad.body.parameters.path).to.equal('_transports[0].options.password');
+  });
+
+  it('R-TR-1 R-TR-3 a done run is delivered to SFTP, S3, a directory (packed as zip) and a webhook in parallel, manifest last', async () => {
+    const created = await put({
+      export: { name: 'Quarterly', custom_data: [{ key: 'team', value: 'blue' }] },
+      _transports: [
+        { type: 'sftp', options: sftpOptions() },
+        {
+          type: 's3',
+          options: {
+            endpoint: s3.endpoint,
+            region: 'us-east-1',
+            bucket: 'exports',
+            prefix: 'drop',
+            access_key_id: 'S3RVER',
+            secret_access_key: 'S3RVER',
+            force_path_style: true,
+          },
+        },
+        { type: 'directory', packer: 'zip', options: { path: outRoot } },
+        { type: 'webhook', options: { url: hookUrl, secret: HOOK_SECRET } },
+      ],
+    });
+    const id = created.export._id;
+    const done = await eventually(async () => {
+      const e = await get(id);
+      return e._transports.every((t: { _state: string }) => t._state === 'done') ? e : null;
+    }, 15_000);
+    expect(done._state).to.equal('done');
+    const finishes = done._log.filter((l: { type: string }) => l.type === 'TRANSPORT_FINISH');
+    expect(finishes).to.have.length(4);
+    // SFTP: plain files under <path>/<export name>/<run timestamp>/, renamed from temporary names, manifest last.
+    const [runDir] = await readdir(path.join(sftpRoot, 'upload', 'Quarterly'));
+    expect((await readdir(path.join(sftpRoot, 'upload', 'Quarterly', runDir!))).sort()).to.deep.equal(['data.txt', 'manifest.json']);
+    const renames = sftp.events.filter((e) => e.startsWith('rename:'));
+    expect(renames.at(-1)).to.match(/manifest\.json$/);
+    // S3: manifest completed last.
+    const s3Keys = s3.events.filter((k) => k.startsWith('drop/Quarterly/'));
+    expect(s3Keys).to.have.length(2);
+    expect(s3Keys.at(-1)).to.match(/manifest\.json$/);
+    // Directory with packer zip: the archive streamed from the archive module, plus the manifest.
+    const [dirRun] = await readdir(path.join(outRoot, 'Quarterly'));
+    const delivered = (await readdir(path.join(outRoot, 'Quarterly', dirRun!))).sort();
+    expect(delivered).to.deep.equal(['Quarterly.zip', 'manifest.json']);
+    const zip = await readFile(path.join(outRoot, 'Quarterly', dirRun!, 'Quarterly.zip'));
+    expect(zip.subarray(0, 2).toString()).to.equal('PK');
+    expect(zip.includes(Buffer.from(`run ${done._last_run._id} of export ${id}`))).to.equal(true);
+    // Webhook: signed JSON summary.
+    const call = hookBodies.find((b) => JSON.parse(b.body).runId === done._last_run._id || b.body.includes(`"export`));
+    expect(call).to.not.equal(undefined);
+    expect(call!.signature).to.equal(`sha256=${createHmac('sha256', HOOK_SECRET).update(call!.body).digest('hex')}`);
+    expect(done._transports[3]._log.length).to.be.greaterThan(0);
+  });
+
+  it('R-TR-1 R-TR-4 a refused SFTP login: 3 attempts, TRANSPORT_FAILED, export stays done, no secret in any log line or response', async () => {
+    const wrong = 'wrong-Password-Q7z!';
+    logLines.length = 0;
+    const created = await put({ export: { name: 'refused' }, _transports: [{ type: 'sftp', options: sftpOptions({ password: wrong }) }] });
+    const id = created.export._id;
+    const failed = await eventually(transportState(id, 0, 'failed'), 15_000);
+    expect(failed._state).to.equal('done');
+    expect(failed._files.map((f: { path: string }) => f.path)).to.deep.equal(['data.txt', 'manifest.json']);
+    expect(failed._transports[0]._failure_reason).to.be.a('string').and.not.include(wrong);
+    const row = await app.db('transport_deliveries').where({ export_id: id }).first();
+    expect(row.attempts).to.equal(3);
+    expect(failed._log.map((l: { type: string }) => l.type)).to.include('TRANSPORT_FAILED');
+    const all = logLines.join('');
+    expect(all).to.include('transport attempt failed');
+    expect(all).not.to.include(wrong);
+    expect(all).not.to.include(PASSWORD);
+    expect(JSON.stringify(failed)).not.to.include(wrong);
+    const list = await app.request.get('/api/v1/export').query({ token }).expect(200);
+    expect(JSON.stringify(list.body)).not.to.include(wrong);
+  });
+
+  it('R-TR-5 a destination not in TRANSPORT_ALLOW_HOSTS (link-local metadata address) fails the transport', async () => {
+    const created = await put({ export: { name: 'metadata' }, _transports: [{ type: 'webhook', options: { url: 'http://169.254.169.254/latest', secret: 'abc-def' } }] });
+    const failed = await eventually(transportState(created.export._id, 0, 'failed'), 15_000);
+    expect(failed._transports[0]._failure_reason).to.match(/not allowed/);
+  });
+
+  it('R-TR-2 email notify=failure mails a failed run with its reason; notify=success does not', async () => {
+    mails.length = 0;
+    gate.failWith = Object.assign(new Error('boom'), { userMessage: 'The search timed out.' });
+    try {
+      const created = await put({
+        export: { name: 'watched' },
+        _transports: [
+          { type: 'email', options: { notify: 'failure' }, email: { recipients: ['ops@example.test'], message: 'Check it' } },
+          { type: 'email', options: { notify: 'success' }, email: { recipients: ['happy@example.test'], message: '' } },
+        ],
+      });
+      const e = await eventually(transportState(created.export._id, 0, 'done'), 15_000);
+      expect(e._state).to.equal('failed');
+      expect(e._transports[1]._state).to.equal(null);
+      expect(mails).to.have.length(1);
+      expect(mails[0]).to.include('Outcome: failed').and.include('The search timed out.').and.include('Check it');
+    } finally {
+      gate.failWith = null;
+    }
+  });
+
+  it('R-FILE-5 R-EXP-10 download: links with exact sizes and the passkey, _expires_at, expiry deletes the files, a start revives', async () => {
+    const created = await put({ export: { name: 'Photos', type: 'download' }, _transports: [{ type: 'download', packer: 'zip_10mb' }, { type: 'download', packer: 'tar' }] });
+    const id = created.export._id;
+    const done = await eventually(transportState(id, 0, 'done'), 15_000);
+    const passkey = (await app.db('exports').where({ id }).first()).passkey;
+    const [zipLink] = done._transports[0]._download._files;
+    expect(zipLink.url).to.equal(`https://exports.example/api/v1/export/${id}/download/${passkey}/Photos.1.zip`);
+    expect(zipLink.size).to.be.a('number').and.greaterThan(0);
+    expect(done._transports[1]._download._files[0].url).to.match(/\/Photos\.tar$/);
+    expect(done._transports[1]._download._files[0].size % 512).to.equal(0);
+    const run = await app.db('runs').where({ id: done._last_run._id }).first();
+    expect(Date.parse(done._expires_at)).to.equal(run.finished_at.getTime() + 3 * 86_400_000);
+    // Expire it now: the sweep deletes the files, logs EXPORT_EXPIRED, and isExpired tells the download route.
+    await app.db('exports').where({ id }).update({ expires_at: new Date(Date.now() - 1000) });
+    const sweeper = app.createWorker({ sweepMs: 100_000 });
+    await sweeper.sweep();
+    const expired = await get(id);
+    expect(expired._files).to.deep.equal([]);
+    expect(expired._log.map((l: { type: string }) => l.type)).to.include('EXPORT_EXPIRED');
+    expect(expired._transports[0]._download._files).to.deep.equal([]);
+    expect(isExpired(await app.db('exports').where({ id }).first())).to.equal(true);
+    expect(await stat(path.join(app.dataDir, 'storage', run.files_prefix)).catch(() => null)).to.equal(null);
+    // A new start revives it with a new expiry.
+    await app.request.post(`/api/v1/export/${id}/start`).query({ token }).expect(200);
+    const revived = await eventually(async () => {
+      const e = await get(id);
+      return e._state === 'done' && e._last_run._id !== run.id ? e : null;
+    });
+    expect(revived._files).to.have.length(2);
+    expect(Date.parse(revived._expires_at)).to.be.greaterThan(Date.now());
+    expect(isExpired(await app.db('exports').where({ id }).first())).to.equal(false);
+  });
+
+  it('R-TR-1 stopping the export aborts its delivery in progress; deleting aborts too', async () => {
+    hold = true;
+    try {
+      const created = await put({ export: { name: 'stoppable' }, _transports: [{ type: 'webhook', options: { url: hookUrl, secret: HOOK_SECRET } }] });
+      const id = created.export._id;
+      await eventually(transportState(id, 0, 'processing'), 15_000);
+      await eventually(async () => held.length > 0);
+      const stopped = await app.request.post(`/api/v1/export/${id}/stop`).query({ token }).expect(200);
+      expect(stopped.body._state).to.equal('done');
+      const e = await eventually(transportState(id, 0, 'failed'));
+      expect(e._transports[0]._failure_reason).to.match(/stopped/);
+      await eventually(async () => app.deliveries.inFlight === 0, 5000);
+
+      const second = await put({ export: { name: 'deletable' }, _transports: [{ type: 'webhook', options: { url: hookUrl, secret: HOOK_SECRET } }] });
+      await eventually(transportState(second.export._id, 0, 'processing'), 15_000);
+      await app.request.delete(`/api/v1/export/${second.export._id}`).query({ token }).expect(200);
+      await eventually(async () => app.deliveries.inFlight === 0, 5000);
+    } finally {
+      hold = false;
+      for (const r of held.splice(0)) r.destroy();
+    }
+  });
+});
