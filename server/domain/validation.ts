@@ -17,27 +17,45 @@ function valueAt(input: unknown, parts: readonly PropertyKey[]): unknown {
   return v;
 }
 
+/** True when the attribute is present (even if null), so "missing" and "wrong type" can be told apart. */
+function hasAttribute(input: unknown, parts: readonly PropertyKey[]): boolean {
+  if (parts.length === 0) return input !== undefined;
+  const parent = valueAt(input, parts.slice(0, -1));
+  return typeof parent === 'object' && parent !== null && Object.hasOwn(parent, parts[parts.length - 1]);
+}
+
 /**
- * Maps the first zod issue onto the SPEC §2 codes: unknown key -> attribute_not_accepted, missing ->
- * attribute_expected, wrong JSON type -> type_mismatch, anything else -> invalid_value; `parameters.path` names it.
+ * The one mapping of zod issues onto the SPEC §2 codes, used by every validator (exports, search, schedules,
+ * transports): unknown key -> attribute_not_accepted, missing -> attribute_expected, wrong JSON type ->
+ * type_mismatch, anything else -> invalid_value; `parameters.path` names the attribute. Only the first issue is
+ * reported (the API answers one error at a time). Messages are zod's own and never quote the input, which may be a
+ * secret (R-TR-4).
  */
 export function fromZodError(error: z.ZodError, input: unknown, base = ''): AppError {
   const issue = error.issues[0];
-  if (issue.code === 'unrecognized_keys') {
-    const path = joinPath(base, [...issue.path, issue.keys[0]]);
-    return apiError('attribute_not_accepted', `Attribute ${path} is not accepted`, { path });
-  }
   const path = joinPath(base, issue.path);
-  const wrongTypeInEveryBranch =
-    issue.code === 'invalid_union' &&
-    issue.errors.every((branch) => branch[0]?.code === 'invalid_type' && branch[0].path.length === 0);
-  if (issue.code === 'invalid_type' || wrongTypeInEveryBranch) {
-    if (valueAt(input, issue.path) === undefined) {
-      return apiError('attribute_expected', `Attribute ${path} is required`, { path });
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const attr = joinPath(base, [...issue.path, issue.keys[0]]);
+      return apiError('attribute_not_accepted', `Attribute ${attr} is not accepted`, { path: attr });
     }
-    return apiError('type_mismatch', `Attribute ${path}: ${issue.message}`, { path });
+    case 'invalid_type':
+      if (!hasAttribute(input, issue.path)) return apiError('attribute_expected', `Attribute ${path} is required`, { path });
+      // 1.5 where an integer belongs is the right JSON type with a wrong value.
+      if (issue.expected === 'int' && typeof valueAt(input, issue.path) === 'number') {
+        return apiError('invalid_value', `Attribute ${path}: ${issue.message}`, { path });
+      }
+      return apiError('type_mismatch', `Attribute ${path}: ${issue.message}`, { path });
+    case 'invalid_union': {
+      if (!hasAttribute(input, issue.path)) return apiError('attribute_expected', `Attribute ${path} is required`, { path });
+      // A union whose every branch failed on the type alone (a string where boolean|object belongs) is a type mismatch.
+      const typeOnly =
+        issue.errors.length > 0 && issue.errors.every((branch) => branch.every((i) => i.code === 'invalid_type'));
+      return apiError(typeOnly ? 'type_mismatch' : 'invalid_value', `Attribute ${path}: ${issue.message}`, { path });
+    }
+    default:
+      return apiError('invalid_value', `Attribute ${path}: ${issue.message}`, { path });
   }
-  return apiError('invalid_value', `Attribute ${path}: ${issue.message}`, { path });
 }
 
 /** Parses `input` with `schema` or throws the mapped AppError. */

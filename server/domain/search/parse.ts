@@ -1,5 +1,5 @@
-import type { z } from 'zod';
-import { type AppError, apiError, invalidValue } from '../errors.js';
+import { invalidValue } from '../errors.js';
+import { fromZodError } from '../validation.js';
 import { SEARCH_LIMITS as L } from './limits.js';
 import { resolveSearch } from './resolve.js';
 import { type SearchDefinition, searchDefinitionSchema } from './schema.js';
@@ -13,13 +13,10 @@ import { type SearchDefinition, searchDefinitionSchema } from './schema.js';
 export const parseSearchDefinition = (input: unknown, basePath = 'search'): SearchDefinition => {
   checkLimits(input, basePath);
   const result = searchDefinitionSchema.safeParse(input);
-  if (!result.success) throw issueToError(result.error.issues[0], input, basePath);
+  if (!result.success) throw fromZodError(result.error, input, basePath);
   resolveSearch(result.data, basePath);
   return result.data;
 };
-
-export const formatPath = (base: string, path: readonly PropertyKey[]): string =>
-  path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : `${acc}.${String(key)}`), base);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -46,49 +43,3 @@ const checkLimits = (input: unknown, base: string): void => {
   }
 };
 
-const valueAt = (input: unknown, path: readonly PropertyKey[]): unknown =>
-  path.reduce<unknown>(
-    (node, key) =>
-      typeof node === 'object' && node !== null ? (node as Record<PropertyKey, unknown>)[key] : undefined,
-    input,
-  );
-
-const hasAttribute = (input: unknown, path: readonly PropertyKey[]): boolean => {
-  let node: unknown = input;
-  for (const key of path.slice(0, -1)) {
-    if (typeof node !== 'object' || node === null) return false;
-    node = (node as Record<PropertyKey, unknown>)[key];
-  }
-  if (path.length === 0) return input !== undefined;
-  return typeof node === 'object' && node !== null && Object.hasOwn(node, path[path.length - 1]);
-};
-
-/** Maps the first zod issue to SPEC §2 codes: unknown key, wrong type, missing attribute, anything else. */
-const issueToError = (issue: z.core.$ZodIssue, input: unknown, base: string): AppError => {
-  const path = formatPath(base, issue.path);
-  switch (issue.code) {
-    case 'unrecognized_keys': {
-      const key = issue.keys[0];
-      return apiError('attribute_not_accepted', `Attribute ${key} is not accepted here`, {
-        path: formatPath(base, [...issue.path, key]),
-      });
-    }
-    case 'invalid_type':
-      if (!hasAttribute(input, issue.path))
-        return apiError('attribute_expected', 'This attribute is required', { path });
-      // 1.5 where an integer belongs is the right type with a wrong value.
-      if (issue.expected === 'int' && typeof valueAt(input, issue.path) === 'number')
-        return invalidValue(path, issue.message);
-      return apiError('type_mismatch', issue.message, { path });
-    case 'invalid_union': {
-      if (!hasAttribute(input, issue.path))
-        return apiError('attribute_expected', 'This attribute is required', { path });
-      // A union whose every branch failed on the type alone (e.g. an object in an `in` list) is a type mismatch.
-      const typeOnly =
-        issue.errors.length > 0 && issue.errors.every((branch) => branch.every((i) => i.code === 'invalid_type'));
-      return apiError(typeOnly ? 'type_mismatch' : 'invalid_value', issue.message, { path });
-    }
-    default:
-      return invalidValue(path, issue.message);
-  }
-};

@@ -1,36 +1,7 @@
 import { z } from 'zod';
-import { apiError } from '../errors.js';
 
-/** Joins an attribute path the way error parameters show it: `_transports[0].options.host`. */
-export const joinPath = (base: string, segments: readonly PropertyKey[]): string =>
-  segments.reduce<string>(
-    (acc, s) => (typeof s === 'number' ? `${acc}[${s}]` : acc ? `${acc}.${String(s)}` : String(s)),
-    base,
-  );
-
-/**
- * Parses `input` with a zod schema and turns the first issue into the SPEC §2 error with `parameters.path`.
- * Only the first issue is reported: the API answers one error at a time. Input values never go into the message,
- * because options carry secrets (R-TR-4).
- */
-export function parseWith<T>(schema: z.ZodType<T>, input: unknown, path: string): T {
-  const result = schema.safeParse(input, { reportInput: true });
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const at = joinPath(path, issue.path);
-  if (issue.code === 'unrecognized_keys') {
-    const attr = joinPath(at, [issue.keys[0]!]);
-    throw apiError('attribute_not_accepted', `Attribute ${attr} is not accepted`, { path: attr });
-  }
-  if (issue.code === 'invalid_type') {
-    if (issue.input === undefined) throw apiError('attribute_expected', `Attribute ${at} is required`, { path: at });
-    throw apiError('type_mismatch', `Attribute ${at} must be of type ${issue.expected}`, {
-      path: at,
-      expected: issue.expected,
-    });
-  }
-  throw apiError('invalid_value', `Attribute ${at}: ${issue.message}`, { path: at });
-}
+// The shared zod -> SPEC §2 mapping; re-exported so transport files keep one import.
+export { joinPath, parseWith } from '../validation.js';
 
 /** Host names or IP literals (IPv6 without brackets); no scheme, user info, port or path. */
 export const hostSchema = z
