@@ -23,8 +23,3 @@ export async function logEvent(db: Knex, exportId: number, type: ExportEventType
     [exportId, exportId, LOG_LIMIT],
   );
 }
-
-export async function listEvents(db: Knex, exportId: number) {
-  const rows = await db('export_events').where({ export_id: exportId }).orderBy('id').select('type', 'timestamp', 'info');
-  return rows.map((r) => ({ type: r.type, timestamp: (r.timestamp as Date).toISOString(), info: r.info }));
-}

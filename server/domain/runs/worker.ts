@@ -20,6 +20,7 @@ export interface WorkerOptions {
 interface Active {
   run: RunRow;
   controller: AbortController;
+  progress: Progress;
   done: Promise<void>;
 }
 
@@ -77,8 +78,7 @@ export class Worker {
   private launch(run: RunRow) {
     const controller = new AbortController();
     const progress: Progress = { objects_done: 0, objects_total: 0, files_done: 0, bytes_written: 0, percent: 0 };
-    const entry: Active = { run, controller, done: Promise.resolve() };
-    (entry as Active & { progress: Progress }).progress = progress;
+    const entry: Active = { run, controller, progress, done: Promise.resolve() };
     entry.done = executeRun(this.deps, run, this.id, controller.signal, progress)
       .catch((err) => this.deps.log.error({ err, run_id: run.id }, 'run crashed'))
       .finally(() => {
@@ -91,9 +91,8 @@ export class Worker {
   private async heartbeats(): Promise<void> {
     for (const entry of this.active.values()) {
       if (entry.controller.signal.aborted) continue;
-      const progress = (entry as Active & { progress: Progress }).progress;
       try {
-        const ours = await heartbeat(this.deps.db, entry.run, this.id, this.opts.leaseMs, progress);
+        const ours = await heartbeat(this.deps.db, entry.run, this.id, this.opts.leaseMs, entry.progress);
         if (!ours) entry.controller.abort(new RunAborted('the run was stopped or taken over'));
       } catch (err) {
         this.deps.log.warn({ err, run_id: entry.run.id }, 'heartbeat failed');
@@ -117,22 +116,23 @@ export class Worker {
    * counting the attempt, so another worker picks them up at once.
    */
   async stop(): Promise<void> {
-    this.stopping = true;
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
-    const entries = [...this.active.values()];
-    for (const e of entries) e.controller.abort(new RunAborted('worker shutting down'));
-    await Promise.all(entries.map((e) => e.done));
+    const entries = await this.halt('worker shutting down');
     for (const e of entries) await releaseRun(this.deps.db, e.run, this.id).catch(() => {});
   }
 
   /** Simulates a crash for tests: timers stop and runs are abandoned without any database update. */
   async crashForTest(): Promise<void> {
+    await this.halt('crash');
+  }
+
+  /** Stops the timers and aborts every active run; resolves once their executions have returned. */
+  private async halt(reason: string): Promise<Active[]> {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     const entries = [...this.active.values()];
-    for (const e of entries) e.controller.abort(new RunAborted('crash'));
+    for (const e of entries) e.controller.abort(new RunAborted(reason));
     await Promise.all(entries.map((e) => e.done));
+    return entries;
   }
 }

@@ -1,5 +1,3 @@
-import { AppError, serverError } from '../../domain/errors.js';
-
 /** PostgreSQL error codes we meet on purpose, mapped in one place. */
 export const PG = {
   uniqueViolation: '23505',
@@ -19,9 +17,3 @@ export const isRetryable = (e: unknown) => {
   const code = pgCode(e);
   return code === PG.deadlockDetected || code === PG.serializationFailure;
 };
-
-/** Turns driver errors into AppErrors; AppErrors pass through. Unknown ones become error.server.database. */
-export function mapDbError(e: unknown): AppError {
-  if (e instanceof AppError) return e;
-  return serverError('database', 'A database operation failed', e);
-}
