@@ -13,6 +13,7 @@
  *   are stored or logged (R-TR-4), and errors are logged by message, never as objects carrying options.
  */
 import type { Knex } from 'knex';
+import { withTransaction } from '../../infra/db/transaction.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Storage } from '../../infra/storage/storage.js';
 import { logEvent } from '../exports/events.js';
@@ -189,18 +190,15 @@ export class DeliveryRunner {
     };
     let reason = 'The delivery failed.';
     for (let attempt = 1; attempt <= DELIVERY_ATTEMPTS; attempt++) {
-      if (signal.aborted || !(await this.claimAttempt(deliveryId, attempt))) return this.cancelled(exp.id, run.id, deliveryId, index, type, signal);
+      if (signal.aborted || !(await this.claimAttempt(deliveryId, attempt))) return this.cancelled(deliveryId, signal);
       try {
         const options = deliveryOptions(registry, entry, secretKey);
         await transport.deliver(options, ctx);
-        const n = await db('transport_deliveries')
-          .where({ id: deliveryId, state: 'processing' })
-          .update({ state: 'done', failure_reason: null, updated_at: db.fn.now() });
-        if (n === 1) await logEvent(db, exp.id, 'TRANSPORT_FINISH', { run_id: run.id, transport: index, type });
+        await endDeliveries(db, (q) => q.where({ id: deliveryId, state: 'processing' }), 'done', null);
         log.info({ attempt }, 'transport delivered');
         return;
       } catch (err) {
-        if (signal.aborted) return this.cancelled(exp.id, run.id, deliveryId, index, type, signal);
+        if (signal.aborted) return this.cancelled(deliveryId, signal);
         reason = redact(
           isTransportError(err) ? err.message : `The ${type} delivery failed because of an internal error.`,
           secrets,
@@ -214,13 +212,7 @@ export class DeliveryRunner {
         if (attempt < DELIVERY_ATTEMPTS) await sleep(this.delay(attempt), signal);
       }
     }
-    const n = await db('transport_deliveries')
-      .where({ id: deliveryId })
-      .whereIn('state', ['pending', 'processing'])
-      .update({ state: 'failed', failure_reason: reason, updated_at: db.fn.now() });
-    if (n === 1) {
-      await logEvent(db, exp.id, 'TRANSPORT_FAILED', { run_id: run.id, transport: index, type, reason, attempts: DELIVERY_ATTEMPTS });
-    }
+    await endDeliveries(db, (q) => q.where({ id: deliveryId }), 'failed', reason, { attempts: DELIVERY_ATTEMPTS });
   }
 
   private delay(attempt: number): number {
@@ -238,19 +230,14 @@ export class DeliveryRunner {
     return n === 1;
   }
 
-  private async cancelled(exportId: number, runId: number, deliveryId: number, index: number, type: string, signal: AbortSignal) {
+  private async cancelled(deliveryId: number, signal: AbortSignal) {
     const { db } = this.deps;
     const why = String((signal.reason as Error | undefined)?.message ?? '');
     const reason =
       why === 'server shutting down'
         ? 'The delivery was interrupted because the server shut down.'
         : 'The delivery was cancelled because the export was stopped or deleted.';
-    const n = await db('transport_deliveries')
-      .where({ id: deliveryId })
-      .whereIn('state', ['pending', 'processing'])
-      .update({ state: 'failed', failure_reason: reason, updated_at: db.fn.now() })
-      .catch(() => 0);
-    if (n === 1) await logEvent(db, exportId, 'TRANSPORT_FAILED', { run_id: runId, transport: index, type, reason }).catch(() => {});
+    await endDeliveries(db, (q) => q.where({ id: deliveryId }), 'failed', reason).catch(() => {});
   }
 
   private async appendLog(deliveryId: number, message: string, info?: Record<string, unknown>): Promise<void> {
@@ -298,34 +285,44 @@ export class DeliveryRunner {
  * them aborts within a second (watchdog). Returns how many were stopped.
  */
 export async function stopDeliveries(db: Knex, exportId: number, reason: string): Promise<number> {
-  const rows = (await db('transport_deliveries')
-    .where({ export_id: exportId })
-    .whereIn('state', ['pending', 'processing'])
-    .update({ state: 'failed', failure_reason: reason, updated_at: db.fn.now() })
-    .returning(['run_id', 'transport_index', 'type'])) as { run_id: number; transport_index: number; type: string }[];
-  for (const r of rows) {
-    await logEvent(db, exportId, 'TRANSPORT_FAILED', { run_id: r.run_id, transport: r.transport_index, type: r.type, reason });
-  }
-  return rows.length;
+  return (await endDeliveries(db, (q) => q.where({ export_id: exportId }), 'failed', reason)).length;
 }
 
 /** Sweep: deliveries whose process died (row not touched for STALE_AFTER) are failed with a reason. */
 export async function sweepStaleDeliveries(db: Knex): Promise<number> {
   const reason = 'The delivery was interrupted because the server running it stopped responding.';
-  const rows = (await db('transport_deliveries')
-    .whereIn('state', ['pending', 'processing'])
-    .whereRaw(`updated_at < now() - interval '${STALE_AFTER}'`)
-    .update({ state: 'failed', failure_reason: reason, updated_at: db.fn.now() })
-    .returning(['export_id', 'run_id', 'transport_index', 'type'])) as {
-    export_id: number;
-    run_id: number;
-    transport_index: number;
-    type: string;
-  }[];
-  for (const r of rows) {
-    await logEvent(db, r.export_id, 'TRANSPORT_FAILED', { run_id: r.run_id, transport: r.transport_index, type: r.type, reason });
-  }
-  return rows.length;
+  const stale = (q: Knex.QueryBuilder) => q.whereRaw(`updated_at < now() - interval '${STALE_AFTER}'`);
+  return (await endDeliveries(db, stale, 'failed', reason)).length;
+}
+
+/**
+ * Ends the active deliveries that `scope` selects with `state` and logs TRANSPORT_FINISH / TRANSPORT_FAILED on their
+ * export in the same transaction, so a reader never sees a finished delivery without its log entry.
+ */
+async function endDeliveries(
+  db: Knex,
+  scope: (q: Knex.QueryBuilder) => Knex.QueryBuilder,
+  state: 'done' | 'failed',
+  reason: string | null,
+  info: Record<string, unknown> = {},
+) {
+  return withTransaction(db, async (trx) => {
+    const rows = (await scope(trx('transport_deliveries'))
+      .whereIn('state', ['pending', 'processing'])
+      .update({ state, failure_reason: reason, updated_at: trx.fn.now() })
+      .returning(['export_id', 'run_id', 'transport_index', 'type'])) as {
+      export_id: number;
+      run_id: number;
+      transport_index: number;
+      type: string;
+    }[];
+    for (const r of rows) {
+      const base = { run_id: r.run_id, transport: r.transport_index, type: r.type };
+      if (state === 'done') await logEvent(trx, r.export_id, 'TRANSPORT_FINISH', base);
+      else await logEvent(trx, r.export_id, 'TRANSPORT_FAILED', { ...base, reason, ...info });
+    }
+    return rows;
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
