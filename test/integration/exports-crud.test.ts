@@ -116,6 +116,13 @@ describe('exports CRUD (R-EXP)', () => {
     expect(r.body._failure_reason).to.equal(null);
   });
 
+  it('R-DATA-4 keeps the order of fields as given (it is the column order of the output)', async () => {
+    const fields = { 'photo.title': {}, 'photo.author': { display_name: 'By' }, _id: {}, 'photo.meta.width': {} };
+    const created = (await put({ export: { name: 'ordered', fields } }).expect(200)).body;
+    const r = await get(created.export._id).expect(200);
+    expect(Object.keys(r.body.export.fields)).to.deep.equal(Object.keys(fields));
+  });
+
   it('R-EXP-12 rotates the passkey', async () => {
     const created = (await put({ export: { name: 'keys' } }).expect(200)).body;
     const id = created.export._id;

@@ -1,9 +1,19 @@
+import { readdirSync } from 'node:fs';
 import { expect } from 'chai';
+import { MIGRATION_NAMES } from '../../migrations/index.js';
 import { createKnex } from '../../server/infra/db/knex.js';
 import { migrateDownAll, migrateLatest, migrationsCurrent } from '../../server/infra/db/migrate.js';
 import { createEmptyDatabase } from '../helpers/cluster.js';
 
 describe('migrations', () => {
+  it('every migration file is in the list, in name order', () => {
+    const files = readdirSync('migrations')
+      .filter((f) => /^\d{14}_.+\.ts$/.test(f))
+      .map((f) => f.replace(/\.ts$/, ''))
+      .sort();
+    expect(MIGRATION_NAMES).to.deep.equal(files);
+  });
+
   it('run up, down and up again cleanly', async () => {
     const empty = await createEmptyDatabase();
     const db = createKnex(empty.url, 4);
