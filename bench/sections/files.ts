@@ -4,10 +4,9 @@ import { mkdir, open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
-import { ZipArchive } from 'archiver';
-import Koa from 'koa';
 import type { Services } from '../../server/compose.js';
 import { createUser } from '../../server/domain/users/users-repo.js';
+import { type ChildServer, startChildServer } from '../child-server.js';
 import { startBenchServer } from '../env.js';
 import { type BenchSection, report } from './section.js';
 
@@ -49,25 +48,13 @@ async function fetchMany(url: string, n = 1, headers: Record<string, string> = {
   return r;
 }
 
-/** Peak RSS of this process (the server lives here; clients are child processes) while `fn` runs. */
-async function peakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peak: number }> {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 20);
-  try {
-    const result = await fn();
-    return { result, peak: Math.max(peak, process.memoryUsage().rss) };
-  } finally {
-    clearInterval(timer);
-  }
-}
-
+const fmtMb = (b: number) => (b / MB).toFixed(0);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const best = async (times: number, fn: () => Promise<number>) => {
-  const xs: number[] = [];
-  for (let i = 0; i < times; i++) xs.push(await fn());
-  return Math.max(...xs);
+/** `rounds` rounds of every measurement in turn (interleaved, so a noisy neighbour hits them alike); medians. */
+const interleaved = async (rounds: number, fns: (() => Promise<number>)[]): Promise<number[]> => {
+  const xs = fns.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) for (const [k, fn] of fns.entries()) xs[k].push(await fn());
+  return xs.map(median);
 };
 
 interface BuiltExport {
@@ -81,7 +68,7 @@ interface BuiltExport {
  * An export with a published run whose files are written straight into storage and `run_files` (no producer):
  * `make(i)` gives the i-th file's path and bytes.
  */
-async function buildExport(s: Services, ownerId: number, name: string, count: number, make: (i: number) => { path: string; data: Buffer }): Promise<BuiltExport> {
+export async function buildExport(s: Services, ownerId: number, name: string, count: number, make: (i: number) => { path: string; data: Buffer }): Promise<BuiltExport> {
   const [exp] = await s.db('exports')
     .insert({ owner_id: ownerId, type: 'export', name, definition: JSON.stringify({}), passkey: `bench-${name}`, state: 'done' })
     .returning('id');
@@ -129,21 +116,6 @@ async function buildExport(s: Services, ownerId: number, name: string, count: nu
   return { id, dir, files, bytes };
 }
 
-/** The same folder through archiver (store, zip64) on a bare Koa route: the reference of R-PERF-1/2. */
-function archiverApp(exports: Map<number, BuiltExport>) {
-  const app = new Koa();
-  app.use(async (ctx) => {
-    const e = exports.get(Number(ctx.path.slice(1)));
-    if (!e) return;
-    const archive = new ZipArchive({ store: true, forceZip64: true });
-    for (const f of e.files) archive.file(path.join(e.dir, f.path), { name: f.path });
-    void archive.finalize();
-    ctx.type = 'application/zip';
-    ctx.body = archive;
-  });
-  return app.listen(0, '127.0.0.1');
-}
-
 /** R-PERF-1/2: archive downloads over loopback vs `file/` of one equally large file and vs archiver, same run. */
 export const filesSection: BenchSection = {
   name: 'files',
@@ -152,7 +124,8 @@ export const filesSection: BenchSection = {
     const bench = await startBenchServer();
     const s = bench.services;
     const built = new Map<number, BuiltExport>();
-    const ref = archiverApp(built);
+    let app: Awaited<ReturnType<typeof startChildServer>> | undefined;
+    let ref: Awaited<ReturnType<typeof startChildServer>> | undefined;
     try {
       const user = await createUser(s.db, { login: 'bench', password: 'bench-password' });
       const session = await s.sessions.create();
@@ -186,44 +159,65 @@ export const filesSection: BenchSection = {
       built.set(small.id, small);
       const huge = await buildExport(s, user.id, 'huge', 100_000, (i) => ({ path: `d${i % 500}/f${i}.txt`, data: smallData(i).subarray(0, 64) }));
       console.log(`   (data built in ${((Date.now() - t0) / 1000).toFixed(1)} s: 1 GiB × 2, 20,000 and 100,000 files)`);
-      const refUrl = `http://127.0.0.1:${(ref.address() as { port: number }).port}`;
+      // The servers under test run in child processes (their RSS is theirs alone); clients are children too.
+      const childEnv = { DATABASE_URL: bench.dbUrl, DATA_DIR: s.config.DATA_DIR };
+      app = await startChildServer('app', childEnv);
+      ref = await startChildServer('archiver', childEnv, Object.fromEntries([...built].map(([id, e]) => [id, { dir: e.dir, files: e.files.map((f) => f.path) }])));
+      const appUrl = app.url;
+      const refUrl = ref.url;
+      const appIdle = await app.rss();
+      console.log(`   (server processes: app pid ${app.pid} ${fmtMb(appIdle)} MB idle, archiver pid ${ref.pid})`);
       const mbps = (r: ClientResult) => r.bytes / MB / (r.ms / 1000);
 
-      // R-PERF-1: 1 GiB.
-      const fileRate = await best(3, async () => mbps(await fetchMany(`${bench.url}/api/v1/export/${single.id}/file/one.bin`, 1, auth)));
+      // R-PERF-1: 1 GiB, file/ vs zip/ vs archiver interleaved; RSS of the app process during the zip downloads.
       let rss1 = 0;
-      const zipRate = await best(3, async () => {
-        const { result, peak } = await peakRss(() => fetchMany(`${bench.url}/api/v1/export/${big.id}/zip`, 1, auth));
-        rss1 = Math.max(rss1, peak);
-        return mbps(result);
-      });
-      const archRate = await best(2, async () => mbps(await fetchMany(`${refUrl}/${big.id}`)));
+      let archRss = 0;
+      const [fileRate, zipRate, archRate] = await interleaved(3, [
+        async () => mbps(await fetchMany(`${appUrl}/api/v1/export/${single.id}/file/one.bin`, 1, auth)),
+        async () => {
+          const { result, peak } = await (app as ChildServer).peakRss(() => fetchMany(`${appUrl}/api/v1/export/${big.id}/zip`, 1, auth));
+          rss1 = Math.max(rss1, peak);
+          return mbps(result);
+        },
+        async () => {
+          const { result, peak } = await (ref as ChildServer).peakRss(() => fetchMany(`${refUrl}/${big.id}`));
+          archRss = Math.max(archRss, peak);
+          return mbps(result);
+        },
+      ]);
       report('file/ of one 1 GiB file', fileRate, 'MB/s');
       report('zip/ of 256 × 4 MiB (ZIP64, exact length)', zipRate, 'MB/s', { label: 'file/', value: fileRate }, '≥ 0.9×');
       report('  same', zipRate, 'MB/s', { label: 'archiver', value: archRate }, '≥ 2×');
-      const idle = process.memoryUsage().rss;
-      report('  peak RSS of the server process, one download', rss1 / MB, 'MB', undefined, '< 150 MB');
+      report('  peak RSS of the app process, one download', rss1 / MB, 'MB', undefined, '< 150 MB');
+      report('  (archiver process, one download)', archRss / MB, 'MB');
       // 50 concurrent: 50 × 128 MiB slices of the same archive (Range), so the run stays short.
       const size = big.bytes + 1_000_000;
       const ranges = Array.from({ length: 50 }, (_, k) => {
         const start = Math.floor(((size - 140e6) * k) / 50);
         return `bytes=${start}-${start + (128 << 20) - 1}`;
       });
-      const many = await peakRss(() => fetchMany(`${bench.url}/api/v1/export/${big.id}/zip`, 50, auth, ranges));
+      const many = await app.peakRss(() => fetchMany(`${appUrl}/api/v1/export/${big.id}/zip`, 50, auth, ranges));
       report('50 concurrent zip/ downloads (128 MiB ranges each)', mbps(many.result), 'MB/s', { label: 'single', value: zipRate }, '≥ 0.8×');
-      report('  peak RSS of the server process, 50 downloads', many.peak / MB, 'MB', undefined, '< 300 MB');
-      report('  (RSS before, idle)', idle / MB, 'MB');
+      report('  peak RSS of the app process, 50 downloads', many.peak / MB, 'MB', undefined, '< 300 MB');
+      report('  (app process RSS when idle, before)', appIdle / MB, 'MB');
 
       // R-PERF-2: 20,000 files of 1–8 KiB.
-      const smallRate = await best(3, async () => small.files.length / ((await fetchMany(`${bench.url}/api/v1/export/${small.id}/zip`, 1, auth)).ms / 1000));
-      const archSmall = await best(2, async () => small.files.length / ((await fetchMany(`${refUrl}/${small.id}`)).ms / 1000));
+      const [smallRate, archSmall] = await interleaved(3, [
+        async () => small.files.length / ((await fetchMany(`${appUrl}/api/v1/export/${small.id}/zip`, 1, auth)).ms / 1000),
+        async () => small.files.length / ((await fetchMany(`${refUrl}/${small.id}`)).ms / 1000),
+      ]);
       report('zip/ of 20,000 files of 1–8 KiB', smallRate, 'files/s', { label: 'archiver', value: archSmall }, '≥ 4×');
-      const ttfbs: number[] = [];
-      for (let i = 0; i < 5; i++) ttfbs.push((await fetchMany(`${bench.url}/api/v1/export/${huge.id}/zip`, 1, auth)).ttfb[0]);
-      report('TTFB of zip/ with 100,000 files (first request)', ttfbs[0], 'ms', undefined, '< 200 ms');
-      report('  median of 5', median(ttfbs), 'ms', undefined, '< 200 ms');
+      // TTFB: the first (cold) request for the 100,000-file archive — nothing cached for it yet — then warm ones.
+      const hugeUrl = `${appUrl}/api/v1/export/${huge.id}/zip`;
+      const cold = (await fetchMany(hugeUrl, 1, auth)).ttfb[0];
+      const warm: number[] = [];
+      for (let i = 0; i < 5; i++) warm.push((await fetchMany(hugeUrl, 1, auth)).ttfb[0]);
+
+      report('TTFB of zip/ with 100,000 files, cold (1st)', cold, 'ms', undefined, '< 200 ms');
+      report('  warm (layout cached), median of 5', median(warm), 'ms', undefined, '< 200 ms');
     } finally {
-      ref.close();
+      await app?.close();
+      await ref?.close();
       await bench.close();
     }
   },

@@ -5,7 +5,8 @@ import { serverError } from '../errors.js';
 
 /** Slices up to this size are read into one Buffer: no stream machinery per small file. */
 const SMALL_READ = 256 * 1024;
-const STREAM_CHUNK = 256 * 1024;
+/** Read size of streamed slices (file/ and big archive entries). 1 MiB was no faster here and took 50 concurrent archive downloads over 300 MB RSS. */
+const STREAM_CHUNK = 512 * 1024;
 
 const sizeChanged = (path: string, expected: number, actual: string) =>
   serverError('internal_file_error', `${path}: size ${actual} differs from the recorded ${expected}`);

@@ -191,7 +191,9 @@ async function* generate(
 
   let out: Buffer[] = [];
   let outLength = 0;
+  let flowing = false; // something was yielded already
   const take = (): Buffer => {
+    flowing = true;
     const b = out.length === 1 ? out[0] : Buffer.concat(out, outLength);
     out = [];
     outLength = 0;
@@ -225,11 +227,13 @@ async function* generate(
           } else {
             out.push(b);
             outLength += b.length;
-            if (outLength >= opts.chunkSize) yield take();
+            if (outLength >= opts.chunkSize || !flowing) yield take();
           }
         }
       }
-      if (outLength >= opts.chunkSize) yield take();
+      // Time to first byte: the first output goes as soon as the first data source has been opened, checked and read
+      // (an error there still becomes an error response), not once a whole chunk of small entries is read.
+      if (outLength >= opts.chunkSize || (!flowing && outLength > 0 && !('bytes' in p))) yield take();
     }
     if (outLength > 0) yield take();
   } finally {

@@ -71,7 +71,7 @@ export class DownloadService {
     } catch {
       throw fileNotFound(rawName);
     }
-    const files = await archiveFiles(db, run.id);
+    const files = await archiveFiles(db, run);
     return this.packed(row, run.prefix, run.finishedAt, files, name);
   }
 

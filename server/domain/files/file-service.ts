@@ -2,12 +2,13 @@ import type { Knex } from 'knex';
 import type { Storage } from '../../infra/storage/storage.js';
 import { createHash } from 'node:crypto';
 import { computeZipLayout, streamZipRange } from '../archive/index.js';
-import { ZIP_LAYOUT_VERSION } from '../archive/zip-layout.js';
+import type { ArchiveEntry } from '../archive/entry.js';
+import { ZIP_LAYOUT_VERSION, type ZipLayout } from '../archive/zip-layout.js';
 import { invalidValue, isAppError, notFound, serverError } from '../errors.js';
 import { isExpired } from '../exports/expiry.js';
 import { realpathWithin, resolveExportPath } from './safe-path.js';
 import { fileNotFound, notPublished } from './browser-errors.js';
-import { archiveFileList, exportWithPublished, findRunFile, publishedRunOf } from './published.js';
+import { type ArchiveFile, archiveFileList, exportWithPublished, findRunFile, publishedRunOf, RunCache } from './published.js';
 import type { Representation } from './representation.js';
 import { fileDownloadName, selectTree, zipDownloadName } from './selection.js';
 import { HTTP_ARCHIVE_OPTIONS, openStored, storageOpenData } from './sources.js';
@@ -16,13 +17,24 @@ import { HTTP_ARCHIVE_OPTIONS, openStored, storageOpenData } from './sources.js'
 export const ZIP_TYPE = 'application/zip';
 
 /**
- * Strong ETag of a zip/ archive: sha256 over the layout version, the selected path and the run's ordered
- * [path, size, crc32, mtime] list exactly as PostgreSQL aggregated it — everything that shapes the bytes (entry
- * names are the paths relative to the selection; mode is always the default). Hashing the one JSON text costs
- * ~5 ms for 100,000 files where hashing entry by entry (archiveEtag) costs ~35 ms of time to first byte.
+ * Strong ETag of a zip/ archive: sha256 over the layout version, the selected path and the fingerprint of the run's
+ * ordered [path, size, crc32, mtime] list — everything that shapes the bytes (entry names are the paths relative to
+ * the selection; mode is always the default).
  */
-const zipEtag = (rel: string, listText: string): string =>
-  `"${createHash('sha256').update(`export-manager-zip\n${ZIP_LAYOUT_VERSION}\n${rel}\n`).update(listText).digest('base64url')}"`;
+const zipEtag = (rel: string, fingerprint: string): string =>
+  `"${createHash('sha256').update(`export-manager-zip\n${ZIP_LAYOUT_VERSION}\n${rel}\n${fingerprint}`).digest('base64url')}"`;
+
+interface ZipPlan {
+  layout: ZipLayout;
+  etag: string;
+  files: ArchiveFile[];
+}
+
+/**
+ * Computed layouts per (published run, selection): a run never changes once published and a new publish has a new
+ * run id, so a second download (or a resume) of a big export skips the list query and the layout (time to first byte).
+ */
+const zipPlans = new RunCache<ZipPlan>(300_000);
 
 /**
  * The owner's view of published files (R-FILE-1/2/8): `file/<path>` and `zip[/<path>]`. Ownership is checked
@@ -70,16 +82,27 @@ export class FileService {
   async zip(ownerId: number, exportId: number, rawPath: string, requestedName?: string): Promise<Representation> {
     const rel = resolveExportPath(rawPath);
     const { row, run } = await this.published(ownerId, exportId, rel);
-    const list = await archiveFileList(this.deps.db, run.id);
-    const selected = selectTree(list.files, rel);
-    const layout = computeZipLayout(
-      selected.map(({ file, name }) => ({ name, size: file.size, crc32: file.crc32, mtime: file.mtime })),
-      { zip64: 'always' },
+    const { db } = this.deps;
+    const { layout, etag, files } = await zipPlans.get(
+      `${run.cacheKey}\n${rel}`,
+      async () => {
+        const list = await archiveFileList(db, run);
+        const selected = selectTree(list.files, rel);
+        const entries = new Array<ArchiveEntry>(selected.length);
+        const files = new Array<ArchiveFile>(selected.length);
+        for (let i = 0; i < selected.length; i++) {
+          const { file, name } = selected[i];
+          entries[i] = { name, size: file.size, crc32: file.crc32, mtime: file.mtime };
+          files[i] = file;
+        }
+        return { layout: computeZipLayout(entries, { zip64: 'always' }), etag: zipEtag(rel, list.fingerprint), files };
+      },
+      (p) => p.files.length,
     );
-    const openData = storageOpenData(this.deps.storage, run.prefix, selected.map((s) => s.file));
+    const openData = storageOpenData(this.deps.storage, run.prefix, files);
     return {
       size: layout.totalSize,
-      etag: zipEtag(rel, list.text),
+      etag,
       lastModified: run.finishedAt,
       contentType: ZIP_TYPE,
       fileName: zipDownloadName(row.name, row.id, rel, requestedName),
