@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * A server under test in its own process, so its RSS is its own (the bench process holds hundreds of MB of test
- * data). Run as `node --import tsx bench/child-server.ts <mode> [manifest]`:
+ * data). Run as `node dist/bench/child-server.js app` or `node --import tsx bench/child-server.ts archiver <manifest>`:
  * - `app`: the Export Manager app (DATABASE_URL, DATA_DIR from the environment), as `npm start` serves it;
  * - `archiver`: the reference — archiver (store, zip64) streaming a folder through a bare Koa app; `manifest` is a
  *   JSON file `{ "<id>": { dir, files: [path…] } }` and `GET /<id>` zips that folder.
@@ -70,8 +70,11 @@ export async function startChildServer(mode: 'app' | 'archiver', env: Record<str
     args.push(file);
   }
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child: ChildProcess = fork(SELF, args, {
-    execArgv: ['--import', 'tsx', ...prof],
+  // The app runs as `npm start` runs it: compiled JavaScript from dist/ (bench/run.ts builds first), so its RSS is
+  // not inflated by the TypeScript loader. The archiver reference needs no build.
+  const compiled = path.resolve('dist/bench/child-server.js');
+  const child: ChildProcess = fork(mode === 'app' ? compiled : SELF, args, {
+    execArgv: mode === 'app' ? prof : ['--import', 'tsx', ...prof],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

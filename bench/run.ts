@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { SECTIONS } from './sections/index.js';
 
@@ -6,6 +7,8 @@ import { SECTIONS } from './sections/index.js';
  * `npm run bench -- <section> …` runs only the named sections. Never part of `npm test`.
  */
 async function main() {
+  // Servers under test run the compiled build, as `npm start` does.
+  execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   console.log(`Export Manager bench — ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString()}`);
   for (const section of SECTIONS) {

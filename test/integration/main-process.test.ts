@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -7,8 +7,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { createTestDatabase } from '../helpers/cluster.js';
 
-// As `npm start` runs it: node with the tsx loader, no wrapper process between the signal and the server.
-const START = ['--import', 'tsx', 'server/main.ts'];
+// As `npm start` runs it: the compiled build, no wrapper process between the signal and the server.
+const START = ['dist/server/main.js'];
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -34,6 +34,9 @@ const exited = (child: ChildProcess) => new Promise<number | null>((r) => child.
 
 describe('the server process (R-RUN-1, R-RUN-4, R-RUN-5)', function () {
   this.timeout(60_000);
+  before(() => {
+    execFileSync('npm', ['run', 'build', '--silent']);
+  });
 
   it('R-RUN-1 R-RUN-3 starts, seeds the demo users, serves, prints URL and login, and stops on SIGTERM', async () => {
     const database = await createTestDatabase();
