@@ -3,6 +3,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { XMLParser } from 'fast-xml-parser';
+import { csvStrategy } from '../../server/domain/produce/data-producer.js';
 import type { Worker } from '../../server/domain/runs/worker.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
 
@@ -194,12 +195,12 @@ describe('what a run writes (R-OUT, R-DATA-4, R-ENG-6)', function () {
     await save('photo', [{ title: 'not an author' }]);
 
     // A failing run (broken definition) in between must not move the watermark.
-    await app.db('exports').where({ id }).update({ definition: app.db.raw(`definition || '{"fields": {"not a path": {}}}'::jsonb`) });
+    await app.db('exports').where({ id }).update({ definition: app.db.raw(`definition::jsonb || '{"fields": {"not a path": {}}}'::jsonb`) });
     await app.request.post(`/api/v1/export/${id}/start`).query({ token }).expect(200);
     const failed = await settled(id);
     expect(failed._state).to.equal('failed');
     expect(failed._failure_reason).to.match(/^The export's field selection is not valid/);
-    await app.db('exports').where({ id }).update({ definition: app.db.raw(`definition - 'fields'`) });
+    await app.db('exports').where({ id }).update({ definition: app.db.raw(`definition::jsonb - 'fields'`) });
 
     const [cleo] = await save('author', [{ name: 'Cleo', country: 'EG' }]);
     await app.request.post(`/api/v1/export/${id}/start`).query({ token }).expect(200);
@@ -221,6 +222,49 @@ describe('what a run writes (R-OUT, R-DATA-4, R-ENG-6)', function () {
     await app.request.post(`/api/v1/export/${id}/start`).query({ token }).expect(200);
     await settled(id);
     expect(JSON.parse(await text(id, 'objects.json'))).to.deep.equal([]);
+  });
+
+  it('R-OUT-3 R-PERF-3 one-pass CSV is byte-identical to the two-pass CSV, and falls back when the first batch misses columns', async () => {
+    const owner = (await app.db('users').where({ login: 'alice' }).first()).id;
+    // jsonb keeps numbers as written (1.0, 1e21, -0): both paths must format them the same way (as JSON.parse does).
+    const values = ['1.0', '1e21', '-0', '0.1', '12345678901234567890', '"  padded "', '"a;b\\n\\"c\\""', '"Köln ✓ 😀"', 'true', 'null', '""'];
+    const uni = values.map((v, i) => `{"n": ${i}, "v": ${v}, "meta": {"w": ${v}, "h": 480}, "tags": ["t${i}", ${v}]}`);
+    const mixed = [...uni, '{"late": {"x": [{"a": 1}, {"b": 2}]}, "n": 99}', '{"v": "filled later"}'];
+    const insert = (type: string, rows: string[]) =>
+      app.db.raw(
+        `insert into objects (owner_id, objecttype, data) select ?, ?, d::jsonb from unnest(?::text[]) with ordinality as t(d, o) order by o`,
+        [owner, type, rows],
+      );
+    await insert('onepass_uni', [...uni, ...uni]);
+    await insert('onepass_mixed', mixed);
+    const cases: [Obj, number][] = [
+      [{ csv: { delimiter: ';', use_bom: true }, search: { objecttypes: ['onepass_uni'] } }, 0],
+      [{ csv: { empty_columns: false }, search: { objecttypes: ['onepass_uni'] } }, 0],
+      [{ csv: true, json: true, search: { objecttypes: ['onepass_mixed'] } }, 1], // strays: other formats finish first
+      [{ csv: { empty_columns: false }, search: { objecttypes: ['onepass_mixed'] } }, 1], // strays: stops and restarts
+    ];
+    try {
+      for (const [definition, strays] of cases) {
+        const files: Record<string, string>[] = [];
+        for (const onePass of [true, false]) {
+          csvStrategy.onePass = onePass;
+          const before = { ...csvStrategy };
+          const id = await createExport({ name: `onepass ${onePass} ${files.length}`, batch_size: 4, ...definition });
+          expect((await settled(id))._state).to.equal('done');
+          if (onePass) {
+            expect(csvStrategy.strayed - before.strayed).to.equal(strays);
+            expect(csvStrategy.published - before.published).to.equal(1 - strays);
+          }
+          const out: Record<string, string> = { csv: await text(id, 'objects.csv') };
+          if (definition.json) out.json = await text(id, 'objects.json');
+          files.push(out);
+        }
+        expect(files[0]).to.deep.equal(files[1]);
+        expect(files[0].csv.split('\r\n').length).to.be.greaterThan(10);
+      }
+    } finally {
+      csvStrategy.onePass = true;
+    }
   });
 
   it('R-EXP-7 R-ENG-4 R-ENG-5 a stop during production keeps the previous files and leaves no staging debris', async () => {

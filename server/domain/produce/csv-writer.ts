@@ -58,6 +58,11 @@ export interface CsvWriterOptions {
   /** From ColumnCollector.columns() of the first pass. */
   readonly columns: readonly CsvColumn[];
   readonly csv?: CsvOptions | boolean | null;
+  /**
+   * For a header guessed before all rows were seen (csv-spool.ts): a cell for a column the header lacks, and that
+   * the full column pass would have kept, marks the output `strayed` (unusable) instead of being dropped silently.
+   */
+  readonly detectStrays?: boolean;
 }
 
 /**
@@ -73,7 +78,11 @@ export class CsvWriter implements ObjectWriter {
   private readonly delimiter: string;
   private readonly index = new Map<string, number>();
   private readonly cells: (string | undefined)[];
+  private readonly detectStrays: boolean;
+  private readonly emptyColumns: boolean;
   private started = false;
+  /** See CsvWriterOptions.detectStrays. */
+  strayed = false;
 
   constructor(out: Writable, options: CsvWriterOptions) {
     const resolved = resolveCsvOptions(options.csv);
@@ -85,6 +94,8 @@ export class CsvWriter implements ObjectWriter {
       if (c.source === 'field') this.index.set(c.name, i);
     });
     this.cells = new Array(this.columns.length);
+    this.detectStrays = options.detectStrays === true;
+    this.emptyColumns = resolved.emptyColumns;
     if (resolved.useBom) this.sink.add('\uFEFF');
   }
 
@@ -133,7 +144,12 @@ export class CsvWriter implements ObjectWriter {
 
   private readonly emit = (column: string, text: string): void => {
     const i = this.index.get(column);
-    if (i === undefined) return;
+    if (i === undefined) {
+      // With empty_columns: false an empty cell of an unknown column is harmless: the column pass marks a column
+      // filled only for non-empty text, so it is either dropped anyway or filled (and caught) in another row.
+      if (this.detectStrays && (this.emptyColumns || text !== '')) this.strayed = true;
+      return;
+    }
     const previous = this.cells[i];
     this.cells[i] = previous === undefined ? text : `${previous}\n${text}`;
   };

@@ -5,6 +5,7 @@ import type { Producer, RunContext } from '../runs/run-context.js';
 import { parseSearchDefinition, type SearchDefinition } from '../search/index.js';
 import { AssetCopier } from './asset-copier.js';
 import { AssetNamer } from './asset-names.js';
+import { SpeculativeCsv } from './csv-spool.js';
 import { CsvWriter } from './csv-writer.js';
 import { ObjectShaper } from './field-select.js';
 import { FastColumnCollector } from './fast-columns.js';
@@ -18,6 +19,11 @@ import { XmlFileWriter, XmlPerObjectWriter } from './xml-writer.js';
 export const DEFAULT_BATCH_SIZE = 1000;
 /** `export.batch_size` may say up to 100,000; one batch is held in memory, so the cursor never fetches more than this. */
 export const MAX_BATCH_SIZE = 10_000;
+/**
+ * For tests that compare the one-pass CSV (csv-spool.ts) with the two-pass path it must match byte for byte:
+ * the switch, and how often the one-pass file was published or strayed (then written in two passes).
+ */
+export const csvStrategy = { onePass: true, published: 0, strayed: 0 };
 
 /** An error whose message is fit for `_failure_reason` (see failureReason in runs/runner.ts). */
 const userFailure = (message: string, cause?: unknown) => Object.assign(new Error(message, { cause }), { userMessage: message });
@@ -131,8 +137,9 @@ class RunProduction {
     try {
       this.total = await this.source.count();
       this.ctx.progress.objects_total = this.total;
-      const csv = this.def.csv ? await this.csvWriter(this.def.csv) : null;
-      await this.objectsPass(csv);
+      const csv = this.def.csv;
+      if (csv && csvStrategy.onePass && !this.shaper.attachesAssetPaths) await this.onePassCsv(csv);
+      else await this.objectsPass(csv ? await this.csvWriter(csv) : null);
       if (this.incremental) await this.writeDeleted();
       await this.outputs.settle();
       if (this.copier?.missing) {
@@ -152,9 +159,43 @@ class RunProduction {
     p.files_done = this.ctx.staging.files.length;
   }
 
+  /**
+   * CSV with the header guessed from the first batch (see SpeculativeCsv), every format in one pass. When the guess
+   * fails: with CSV the only output the pass stops at once and starts over the two-pass way; otherwise the other
+   * formats are finished and CSV alone gets its two passes afterwards.
+   */
+  private async onePassCsv(options: boolean | CsvOptions): Promise<void> {
+    const spec = new SpeculativeCsv(this.shaper, options);
+    const csvOnly = !this.def.json && !this.def.xml && !this.def.json_one_file_per_object && !this.def.xml_one_file_per_object;
+    const before = { objects: this.ctx.counts.objects, done: this.ctx.progress.objects_done, work: this.work };
+    let complete: boolean;
+    try {
+      complete = await this.objectsPass(spec, { stop: csvOnly ? () => spec.strayed : undefined });
+      if (!spec.strayed) {
+        await spec.publish(this.outputs.single('objects.csv', { mime_type: 'text/csv' }).stream);
+        csvStrategy.published++;
+        return;
+      }
+    } finally {
+      await spec.discard();
+    }
+    csvStrategy.strayed++;
+    this.ctx.log.debug('objects.csv: the first batch did not show every column; writing it in two passes');
+    if (!complete) {
+      this.ctx.counts.objects = before.objects;
+      this.ctx.progress.objects_done = before.done;
+      this.work = before.work;
+      await this.objectsPass(await this.csvWriter(options));
+    } else {
+      this.passes = 2;
+      const csv = await this.csvWriter(options);
+      await this.objectsPass(csv, { csvOnly: true });
+    }
+  }
+
   /** CSV needs its header first: one pass over the same snapshot collects the columns (see ColumnCollector). */
   private async csvWriter(options: boolean | CsvOptions): Promise<CsvWriter> {
-    this.passes = 2;
+    this.passes += 1;
     const collector = new FastColumnCollector(this.shaper);
     for await (const batch of this.source.batches(this.batchSize, this.ctx.signal, true)) {
       collector.addRows(batch);
@@ -164,8 +205,15 @@ class RunProduction {
     return new CsvWriter(stream, { columns: collector.columns(), csv: options });
   }
 
-  private async objectsPass(csv: CsvWriter | null): Promise<void> {
-    const def = this.def;
+  /**
+   * The pass that writes the objects. `csvOnly`: a repeat pass for CSV alone (objects not counted again);
+   * `stop`: checked after every batch, ends the pass early (returns false) when it says so.
+   */
+  private async objectsPass(
+    csv: ObjectWriter | null,
+    { csvOnly = false, stop }: { csvOnly?: boolean; stop?: () => boolean } = {},
+  ): Promise<boolean> {
+    const def: Partial<RunContext['export']['definition']> = csvOnly ? {} : this.def;
     const writers: ObjectWriter[] = [];
     if (csv) writers.push(csv);
     let json: JsonArrayWriter | null = null;
@@ -176,14 +224,15 @@ class RunProduction {
     if (def.xml) writers.push(new XmlFileWriter(this.outputs.single('objects.xml').stream));
     if (def.json_one_file_per_object) writers.push(new JsonPerObjectWriter(this.outputs.perObject));
     if (def.xml_one_file_per_object) writers.push(new XmlPerObjectWriter(this.outputs.perObject));
-    const needsObjects = writers.length > 0 || this.copier !== null;
+    const copier = csvOnly ? null : this.copier;
+    const needsObjects = writers.length > 0 || copier !== null;
     let lines = 0;
     for await (const rows of this.source.batches(this.batchSize, this.ctx.signal)) {
       let objects: ExportedObject[] | null = null;
       let shaped: ShapedObject[] | null = null;
       if (needsObjects) {
         objects = rows.map(toExportedObject);
-        const lookup = this.copier ? await this.copier.prepare(objects) : undefined;
+        const lookup = copier ? await copier.prepare(objects) : undefined;
         shaped = objects.map((o) => this.shaper.shape(o, lookup));
         for (const writer of writers) await writer.write(shaped);
       }
@@ -195,15 +244,19 @@ class RunProduction {
         }
       }
       this.outputs.throwIfFailed();
-      this.ctx.counts.objects += rows.length;
-      this.ctx.progress.objects_done += rows.length;
+      if (!csvOnly) {
+        this.ctx.counts.objects += rows.length;
+        this.ctx.progress.objects_done += rows.length;
+      }
       this.progress(rows.length);
+      if (stop?.()) return false;
     }
     if (jsonSink) {
       jsonSink.add(lines === 0 ? '[]\n' : '\n]\n');
       await jsonSink.end();
     }
     for (const writer of writers) await writer.end();
+    return true;
   }
 
   /** `deleted.json`: `[{"_objecttype", "_id", "_deleted_at"}]` of deletions since the watermark; `[]` on a first run. */

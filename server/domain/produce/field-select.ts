@@ -112,6 +112,11 @@ export class ObjectShaper {
     return this.system.map(([, name]) => name);
   }
 
+  /** True when `shape` with a lookup can add `_path` to asset references (eas_fields with files). */
+  get attachesAssetPaths(): boolean {
+    return this.easFields.size > 0;
+  }
+
   /** Sort rank of a top-level output key: its position in `fields`, or 0 for everything when nothing is selected. */
   groupRank(topKey: string): number {
     return this.selective ? (this.ranks.get(topKey) ?? this.ranks.size) : 0;

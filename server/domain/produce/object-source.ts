@@ -110,14 +110,31 @@ export class ObjectSource {
     // The name is ours (a counter), never input; the query goes in as a bound sub-query.
     const name = `export_objects_${++this.cursors}`;
     await this.trx.raw(`declare ${name} no scroll cursor for ?`, [qb]);
+    // The next FETCH is sent before the current batch is handed out, so PostgreSQL reads and serializes it while
+    // the writers work (the two run on different cores). A stop or error leaves at most that one FETCH in flight:
+    // the connection still runs its statements in order, so the CLOSE below (or the rollback) simply follows it.
+    const rowsPerFetch = Math.max(1, Math.floor(size));
+    const fetch = (): Promise<{ rows: RawObjectRow[] }> => {
+      const p = Promise.resolve(
+        this.trx.raw(`fetch ${rowsPerFetch} from ${name}`) as Promise<{ rows: RawObjectRow[] }>,
+      );
+      p.catch(() => {}); // awaited below, or abandoned on stop; never an unhandled rejection
+      return p;
+    };
     try {
+      signal.throwIfAborted();
+      let next = fetch();
       for (;;) {
-        signal.throwIfAborted();
-        const { rows } = (await this.trx.raw(`fetch ${Math.floor(size)} from ${name}`)) as { rows: RawObjectRow[] };
+        const { rows } = await next;
         if (rows.length === 0) return;
+        const more = rows.length >= rowsPerFetch;
+        if (more) {
+          signal.throwIfAborted();
+          next = fetch();
+        }
         if (!shapeOnly) convertTimestamps(rows);
         yield rows;
-        if (rows.length < size) return;
+        if (!more) return;
       }
     } finally {
       // After an error the transaction is aborted and rolled back anyway; closing is only needed on success.
