@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import Koa from 'koa';
 import { createKnex } from '../../server/infra/db/knex.js';
 import { createUser } from '../../server/domain/users/users-repo.js';
+import { type ChildServer, startChildServer } from '../child-server.js';
 import { startBenchServer } from '../env.js';
 import { report, type BenchSection } from './section.js';
 
@@ -39,6 +40,7 @@ export const apiSection: BenchSection = {
         : await bare('exports').where({ id: Number(ctx.query.id), owner_id: owner }).first();
     });
     const bareServer = bareApp.listen(0, '127.0.0.1');
+    const children: ChildServer[] = [];
     try {
       const user = await createUser(services.db, { login: 'bench', password: 'bench-password' });
       const session = await services.sessions.create();
@@ -52,20 +54,24 @@ export const apiSection: BenchSection = {
         id = row.id;
       }
       const headers = { 'X-Export-Token': session.token };
+      // The API under test runs as `npm start` serves it: compiled, in its own process.
+      const app = await startChildServer('app', { DATABASE_URL: bench.dbUrl, DATA_DIR: services.config.DATA_DIR });
+      children.push(app);
       const barePort = (bareServer.address() as { port: number }).port;
       const base = await load(`http://127.0.0.1:${barePort}/?id=${id}&owner=${user.id}`);
       report('bare Koa + knex, one row by id and owner', base.rps, 'req/s', undefined, `p99 ${base.p99} ms`);
-      const one = await load(`${bench.url}/api/v1/export/${id}`, headers);
+      const one = await load(`${app.url}/api/v1/export/${id}`, headers);
       report('GET /api/v1/export/<id>', one.rps, 'req/s', { label: 'bare', value: base.rps }, '≥ 0.7×');
       report('  p99 latency', one.p99, 'ms', undefined, '< 50 ms');
       const bareList = await load(`http://127.0.0.1:${barePort}/?list=1&owner=${user.id}`);
       report('bare Koa + knex, 50-row list', bareList.rps, 'req/s', undefined, `p99 ${bareList.p99} ms`);
-      const list = await load(`${bench.url}/api/v1/export?limit=50`, headers);
+      const list = await load(`${app.url}/api/v1/export?limit=50`, headers);
       report('GET /api/v1/export?limit=50 (50 exports)', list.rps, 'req/s', { label: 'bare one-row', value: base.rps }, '≥ 0.7×');
       report('  same, vs the bare 50-row list', list.rps, 'req/s', { label: 'bare list', value: bareList.rps });
       report('  p99 latency', list.p99, 'ms', undefined, '< 50 ms');
       if (one.errors + list.errors + base.errors > 0) console.log(`   errors/non-2xx: ${one.errors + list.errors + base.errors}`);
     } finally {
+      for (const c of children) await c.close();
       bareServer.close();
       await bare.destroy();
       await bench.close();

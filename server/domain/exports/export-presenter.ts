@@ -1,12 +1,13 @@
-import type { ExportView, ExportWithRun, RunSummary } from './export-repo.js';
+import type { ExportListRow, ExportView, RunSummary } from './export-repo.js';
 import type { ExportRow } from './export-repo.js';
 
-const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+// List rows carry timestamps already as ISO text; single rows as Dates.
+const iso = (d: Date | string | null | undefined) => (d ? (typeof d === 'string' ? d : d.toISOString()) : null);
 
 /** Hook for modules that add to the `_transports` view (state, download links); identity until transports land. */
 export type TransportsView = (row: ExportRow) => Promise<unknown[]> | unknown[];
 
-function base(row: ExportRow, run: RunSummary | null) {
+function base(row: ExportRow | ExportListRow, run: RunSummary | null) {
   const active = run && (run.state === 'processing' || run.state === 'pending');
   return {
     _basetype: 'export',
@@ -22,12 +23,12 @@ function base(row: ExportRow, run: RunSummary | null) {
   };
 }
 
-function exportAttributes(row: ExportRow) {
+function exportAttributes(row: ExportRow | ExportListRow) {
   return { _id: row.id, _version: row.version, type: row.type, name: row.name, ...row.definition };
 }
 
 /** R-EXP-1: list entries omit `_files`, `_downloads`, `_schedules`, `_transports` and `_log`. */
-export function presentList(rows: ExportWithRun[]) {
+export function presentList(rows: ExportListRow[]) {
   return rows.map((row) => ({ ...base(row, row.last_run), export: exportAttributes(row) }));
 }
 

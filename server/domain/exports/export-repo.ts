@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { preparedQuery } from '../../infra/db/prepared.js';
 import { notFound } from '../errors.js';
 import type { Definition } from './export-schema.js';
 import { applyExportFilter, type ExportFilter } from './filter.js';
@@ -41,19 +42,37 @@ const LAST_RUN_JSON = `(select json_build_object('id', r.id, 'trigger', r.trigge
 
 export type ExportWithRun = ExportRow & { last_run: RunSummary | null };
 
+// What a list entry shows; the heavy jsonb columns (schedules, transports) stay in the database (R-EXP-1).
+const LIST_COLUMNS = `id, owner_id, version, type, name, definition, state, failure_reason, last_run_id,
+  ${ISO('created_at')} as created_at, ${ISO('next_run_at')} as next_run_at, ${ISO('expires_at')} as expires_at`;
+
+/** A list entry: timestamps come as ISO text from PostgreSQL (no Date round trip per row). */
+export type ExportListRow = Omit<ExportWithRun, 'created_at' | 'next_run_at' | 'expires_at'> & {
+  created_at: string;
+  next_run_at: string | null;
+  expires_at: string | null;
+};
+
 export async function listOwnedExports(
   db: Knex,
   ownerId: number,
   opts: { filter: ExportFilter | null; limit: number; offset: number },
-): Promise<{ count: number; rows: ExportWithRun[] }> {
+): Promise<{ count: number; rows: ExportListRow[] }> {
   const base = db<ExportRow>('exports').where({ owner_id: ownerId });
   if (opts.filter) applyExportFilter(base, opts.filter);
-  const rows = (await base
+  const page = base
     .clone()
-    .select('exports.*', db.raw('count(*) over () as total_count'), db.raw(LAST_RUN_JSON))
+    .select(db.raw(LIST_COLUMNS), db.raw('count(*) over () as total_count'), db.raw(LAST_RUN_JSON))
     .orderBy('id', 'desc')
     .limit(opts.limit)
-    .offset(opts.offset)) as (ExportWithRun & { total_count: number })[];
+    .offset(opts.offset)
+    .toSQL()
+    .toNative();
+  // Unfiltered lists (the common call) run as one prepared statement; filtered ones vary in shape, so they stay
+  // unnamed rather than filling every connection with one statement per filter.
+  const rows = opts.filter
+    ? ((await db.raw(page.sql.replace(/\$\d+/g, '?'), page.bindings as Knex.RawBinding[])).rows as ListRow[])
+    : await preparedQuery<ListRow>(db, 'export_list', page.sql, page.bindings as unknown[]);
   // The window count comes with the rows; only a page past the end needs its own count.
   const count = rows.length
     ? rows[0].total_count
@@ -61,25 +80,30 @@ export async function listOwnedExports(
   return { count, rows };
 }
 
+type ListRow = ExportListRow & { total_count: number };
+
 export interface ExportView {
   row: ExportWithRun;
   files: PublishedFile[];
   log: { type: string; timestamp: string; info: Record<string, unknown> }[];
 }
 
-/** One export with its last run, published files and event log, in one statement. */
+const VIEW_SQL = `select exports.*, ${LAST_RUN_JSON},
+    coalesce((select json_agg(json_build_object('path', f.path, 'size', f.size, 'sha256', f.sha256,
+      'crc32', f.crc32, 'mime_type', f.mime_type, 'eas_id', f.eas_id, 'eas_fileclass', f.eas_fileclass,
+      'mtime', f.mtime) order by f.ord) from run_files f where f.run_id = exports.published_run_id), '[]') as files,
+    coalesce((select json_agg(json_build_object('type', ev.type, 'timestamp', ${ISO('ev.timestamp')},
+      'info', ev.info) order by ev.id) from export_events ev where ev.export_id = exports.id), '[]') as log
+  from exports where id = $1 and owner_id = $2`;
+
+/** One export with its last run, published files and event log, in one prepared statement (the GET hot path). */
 export async function getOwnedExportView(db: Knex, ownerId: number, id: number): Promise<ExportView> {
-  const row = (await db('exports')
-    .where({ id, owner_id: ownerId })
-    .first(
-      'exports.*',
-      db.raw(LAST_RUN_JSON),
-      db.raw(`coalesce((select json_agg(json_build_object('path', f.path, 'size', f.size, 'sha256', f.sha256,
-          'crc32', f.crc32, 'mime_type', f.mime_type, 'eas_id', f.eas_id, 'eas_fileclass', f.eas_fileclass,
-          'mtime', f.mtime) order by f.ord) from run_files f where f.run_id = exports.published_run_id), '[]') as files`),
-      db.raw(`coalesce((select json_agg(json_build_object('type', ev.type, 'timestamp', ${ISO('ev.timestamp')},
-          'info', ev.info) order by ev.id) from export_events ev where ev.export_id = exports.id), '[]') as log`),
-    )) as (ExportWithRun & { files: PublishedFile[]; log: ExportView['log'] }) | undefined;
+  const [row] = await preparedQuery<ExportWithRun & { files: PublishedFile[]; log: ExportView['log'] }>(
+    db,
+    'export_view',
+    VIEW_SQL,
+    [id, ownerId],
+  );
   if (!row) throw notFound('export', id);
   const { files, log, ...rest } = row;
   return { row: rest as ExportWithRun, files, log };
