@@ -20,9 +20,11 @@ async function childMain(mode: string, manifest?: string): Promise<void> {
     const { composeServices } = await import('../server/compose.js');
     const { openDatabase } = await import('../server/infra/db/database.js');
     const { createLogger } = await import('../server/infra/logger.js');
-    const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', WORKER_CONCURRENCY: '0' });
+    // No worker unless the bench asks for one (WORKER_CONCURRENCY in env): then this process also executes runs.
+    const config = loadConfig({ WORKER_CONCURRENCY: '0', ...process.env, LOG_LEVEL: 'silent' });
     const database = await openDatabase(config, createLogger('silent'), 20);
     const services = composeServices(config, database.db, createLogger('silent'));
+    if (config.WORKER_CONCURRENCY > 0) services.createWorker({ pollMs: 100 }).start();
     server = services.app.listen(0, '127.0.0.1');
   } else if (mode === 'archiver') {
     const { ZipArchive } = await import('archiver');
