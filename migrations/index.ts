@@ -3,6 +3,7 @@ import * as foundation from './20261122000000_foundation.js';
 import * as objectsAssets from './20261122010000_objects_assets.js';
 import * as schedulesTransports from './20261122030000_schedules_transports.js';
 import * as definitionKeyOrder from './20261122040000_definition_key_order.js';
+import * as archiveIndex from './20261122050000_archive_index.js';
 
 /**
  * The migrations in order. A static list (not a folder scan) so the same code runs under tsx, compiled,
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   '20261122010000_objects_assets': objectsAssets,
   '20261122030000_schedules_transports': schedulesTransports,
   '20261122040000_definition_key_order': definitionKeyOrder,
+  '20261122050000_archive_index': archiveIndex,
 };
 
 export const MIGRATION_NAMES = Object.keys(MIGRATIONS);

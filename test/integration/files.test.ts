@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
+import { decodeArchiveIndex } from '../../server/domain/files/archive-index.js';
 import { BROWSER_ERROR_KEYS } from '../../server/domain/files/browser-errors.js';
 import type { Worker } from '../../server/domain/runs/worker.js';
 import { bytes, hasTool, tempDir } from '../domain/archive/helpers.js';
@@ -238,6 +239,25 @@ describe('files: file/ and zip/ (R-FILE-1..4, R-FILE-7..10)', function () {
         expect(Number(h.headers['content-length'])).to.equal(a.body.length);
         expect(h.headers.etag).to.equal(a.headers.etag);
         await get(url, { 'If-None-Match': a.headers.etag }).expect(304);
+      }
+    });
+
+    it('R-PERF-2 the index written at publish gives the run_files list: same bytes and ETag with and without it', async () => {
+      const runId = Number((await app.db('exports').where({ id: main.id }).first('published_run_id')).published_run_id);
+      const run = await app.db('runs').where({ id: runId }).first('archive_index');
+      const rows = await app.db('run_files').where({ run_id: runId }).orderBy('ord').select('path', 'size', 'crc32', 'mtime');
+      const listed = rows.map((r) => ({ path: r.path, size: Number(r.size), crc32: Number(r.crc32), mtime: Number(r.mtime) }));
+      expect(decodeArchiveIndex(run.archive_index)).to.deep.equal(listed);
+      const url = `/api/v1/export/${main.id}/zip`;
+      const indexed = await get(url).expect(200);
+      // Touching the row changes its xmin, so the caches miss and the list comes from run_files.
+      await app.db('runs').where({ id: runId }).update({ archive_index: null });
+      try {
+        const fallback = await get(url).expect(200);
+        expect(fallback.headers.etag).to.equal(indexed.headers.etag);
+        expect(fallback.body.equals(indexed.body)).to.equal(true);
+      } finally {
+        await app.db('runs').where({ id: runId }).update({ archive_index: run.archive_index });
       }
     });
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { ExportRow } from '../exports/export-repo.js';
+import { decodeArchiveIndex } from './archive-index.js';
 
 /** The run whose files an export currently shows (`exports.published_run_id`). */
 export interface PublishedRun {
@@ -104,6 +105,11 @@ const splitNumbers = (text: string, n: number): Float64Array | null => {
 };
 
 async function loadArchiveFileList(db: Knex, runId: number): Promise<ArchiveFileList> {
+  // The index written at publish: one value to decode (R-PERF-2). Runs without one (published before it existed, or
+  // rows written directly) and any index this code can't read fall through to run_files.
+  const indexed = (await db('runs').where({ id: runId }).first('archive_index')) as { archive_index: Buffer | null } | undefined;
+  const decoded = indexed?.archive_index ? decodeArchiveIndex(indexed.archive_index) : null;
+  if (decoded) return { files: decoded, fingerprint: fingerprintOf(decoded) };
   const row = await db.transaction(async (tx) => {
     await tx.raw('set local enable_sort = off');
     await tx.raw('set local enable_bitmapscan = off');

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { withTransaction } from '../../infra/db/transaction.js';
 import { logEvent } from '../exports/events.js';
+import { encodeArchiveIndex } from '../files/archive-index.js';
 import type { RunRow } from './queue.js';
 import type { StagedFile } from './staging.js';
 
@@ -25,6 +26,8 @@ export async function publishRun(
         progress: JSON.stringify(result.progress),
         locked_by: null,
         lease_expires_at: null,
+        // Same list, same order as the run_files rows below: readers of zip/ decode this instead of the rows.
+        archive_index: encodeArchiveIndex(result.files),
       })
       .returning('id');
     if (!done) return false;
