@@ -53,7 +53,7 @@ export async function expireDownloads(db: Knex, storage: Storage, now: Date = ne
         .first('published_run_id')) as { published_run_id: number } | undefined;
       if (!row) return null;
       await trx('exports').where({ id }).update({ published_run_id: null, updated_at: trx.fn.now() });
-      await trx('runs').where({ id: row.published_run_id }).update({ files_deleted_at: trx.fn.now() });
+      await trx('runs').where({ id: row.published_run_id }).update({ files_deleted_at: trx.fn.now(), archive_index: null });
       await trx('run_files').where({ run_id: row.published_run_id }).delete();
       await logEvent(trx, id, 'EXPORT_EXPIRED', { run_id: row.published_run_id });
       return row.published_run_id;

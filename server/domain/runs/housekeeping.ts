@@ -18,7 +18,7 @@ export async function deleteSupersededFiles(db: Knex, storage: Storage): Promise
     .select('r.id', 'r.export_id')) as { id: number; export_id: number }[];
   for (const r of rows) {
     await storage.deletePrefix(`exports/${r.export_id}/runs/${r.id}/`);
-    await db('runs').where({ id: r.id }).update({ files_deleted_at: db.fn.now() });
+    await db('runs').where({ id: r.id }).update({ files_deleted_at: db.fn.now(), archive_index: null });
     await db('run_files').where({ run_id: r.id }).delete();
   }
 }

@@ -24,6 +24,12 @@ export interface RunRow {
 
 export const ACTIVE_STATES = ['pending', 'processing'] as const;
 
+/** The columns of RunRow: reads of whole runs select these, not `*` (a published run also holds its archive index). */
+export const RUN_COLUMNS = [
+  'id', 'export_id', 'owner_id', 'trigger', 'state', 'attempts', 'max_attempts', 'locked_by', 'lease_expires_at',
+  'created_at', 'started_at', 'finished_at', 'failure_reason', 'progress', 'files_prefix', 'fire_time',
+] as const;
+
 /**
  * Queues a run of `exportId` and marks the export pending. Returns null when a run is already active: the
  * partial unique index `runs_one_active_per_export` decides, so concurrent starts yield exactly one run.

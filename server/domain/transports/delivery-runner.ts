@@ -20,7 +20,7 @@ import { logEvent } from '../exports/events.js';
 import type { ExportRow } from '../exports/export-repo.js';
 import { publishedFiles } from '../exports/export-repo.js';
 import { setExpiry } from '../exports/expiry.js';
-import type { RunRow } from '../runs/queue.js';
+import { RUN_COLUMNS, type RunRow } from '../runs/queue.js';
 import { packedFiles, plainFiles } from './delivery-files.js';
 import { downloadLinks } from './download-links.js';
 import { isTransportError, redact } from './failure.js';
@@ -71,7 +71,7 @@ export class DeliveryRunner {
     await setExpiry(this.deps.db, this.deps.exportTtlDays, run.export_id);
     const exp = (await this.deps.db('exports').where({ id: run.export_id }).first()) as ExportRow | undefined;
     if (!exp || exp.transports.length === 0) return;
-    const fresh = (await this.deps.db('runs').where({ id: run.id }).first()) as RunRow | undefined;
+    const fresh = (await this.deps.db('runs').where({ id: run.id }).first(RUN_COLUMNS)) as RunRow | undefined;
     if (!fresh) return;
     const indexes = exp.transports.map((_, i) => i);
     await this.launch(exp, fresh, indexes, { state: 'done', failureReason: null });
@@ -86,7 +86,7 @@ export class DeliveryRunner {
       .filter(({ t }) => t.type === 'email' && ((t.options as Stored | undefined)?.notify ?? 'always') !== 'success')
       .map(({ i }) => i);
     if (indexes.length === 0) return;
-    const fresh = ((await this.deps.db('runs').where({ id: run.id }).first()) as RunRow | undefined) ?? run;
+    const fresh = ((await this.deps.db('runs').where({ id: run.id }).first(RUN_COLUMNS)) as RunRow | undefined) ?? run;
     await this.launch(exp, fresh, indexes, { state: 'failed', failureReason: reason });
   };
 
