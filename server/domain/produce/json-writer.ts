@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
-import { perObjectPath } from './asset-names.js';
-import { BoundedTasks, ChunkedSink, writeWholeFile } from './sink.js';
+import { PerObjectWriter, type PerObjectOptions } from './per-object-writer.js';
+import { ChunkedSink } from './sink.js';
 import type { ObjectWriter, OpenFile, ShapedObject } from './types.js';
 
 /**
@@ -50,31 +50,11 @@ export class JsonArrayWriter implements ObjectWriter {
   }
 }
 
-export interface PerObjectOptions {
-  /** Files written at the same time (default 8). */
-  readonly concurrency?: number;
-}
-
 /** `json/<objecttype>/<_id>.json`: one pretty-printed (2 spaces) JSON object per file, same shape as in the array. */
-export class JsonPerObjectWriter implements ObjectWriter {
-  private readonly tasks: BoundedTasks;
-
-  constructor(
-    private readonly open: OpenFile,
-    options: PerObjectOptions = {},
-  ) {
-    this.tasks = new BoundedTasks(options.concurrency ?? 8);
-  }
-
-  async write(batch: readonly ShapedObject[]): Promise<void> {
-    for (const object of batch) {
-      const content = `${JSON.stringify(objectValue(object), null, 2)}\n`;
-      const path = perObjectPath('json', object, 'json');
-      await this.tasks.run(async () => writeWholeFile(await this.open(path), content));
-    }
-  }
-
-  async end(): Promise<void> {
-    await this.tasks.drain();
+export class JsonPerObjectWriter extends PerObjectWriter {
+  constructor(open: OpenFile, options: PerObjectOptions = {}) {
+    super(open, 'json', (object) => `${JSON.stringify(objectValue(object), null, 2)}\n`, options);
   }
 }
+
+export type { PerObjectOptions };

@@ -1,8 +1,7 @@
 import type { Writable } from 'node:stream';
-import { perObjectPath } from './asset-names.js';
-import { BoundedTasks, ChunkedSink, writeWholeFile } from './sink.js';
+import { PerObjectWriter, type PerObjectOptions } from './per-object-writer.js';
+import { ChunkedSink } from './sink.js';
 import type { ObjectWriter, OpenFile, ShapedObject } from './types.js';
-import type { PerObjectOptions } from './json-writer.js';
 
 /**
  * XML 1.0 output (R-OUT-3), UTF-8:
@@ -136,26 +135,9 @@ export class XmlFileWriter implements ObjectWriter {
 }
 
 /** `xml/<objecttype>/<_id>.xml`, each a document whose root is the `<object>` element. */
-export class XmlPerObjectWriter implements ObjectWriter {
-  private readonly tasks: BoundedTasks;
-  private readonly encoder = new XmlObjectEncoder();
-
-  constructor(
-    private readonly open: OpenFile,
-    options: PerObjectOptions = {},
-  ) {
-    this.tasks = new BoundedTasks(options.concurrency ?? 8);
-  }
-
-  async write(batch: readonly ShapedObject[]): Promise<void> {
-    for (const object of batch) {
-      const content = `${DECLARATION}${this.encoder.encode(object)}\n`;
-      const path = perObjectPath('xml', object, 'xml');
-      await this.tasks.run(async () => writeWholeFile(await this.open(path), content));
-    }
-  }
-
-  async end(): Promise<void> {
-    await this.tasks.drain();
+export class XmlPerObjectWriter extends PerObjectWriter {
+  constructor(open: OpenFile, options: PerObjectOptions = {}) {
+    const encoder = new XmlObjectEncoder();
+    super(open, 'xml', (object) => `${DECLARATION}${encoder.encode(object)}\n`, options);
   }
 }
