@@ -125,7 +125,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const c = parsed.data;
-  if (c.STORAGE === 's3' && !c.S3_BUCKET) throw new ConfigError('Invalid configuration:\n  S3_BUCKET: required when STORAGE=s3');
+  // The S3 backend (R-SCALE-1) is not built yet; refusing is better than silently storing files locally.
+  if (c.STORAGE === 's3') throw new ConfigError('Invalid configuration:\n  STORAGE="s3": the S3 storage backend is not available yet; use local');
   return Object.freeze({
     ...c,
     DATA_DIR: path.resolve(c.DATA_DIR),
