@@ -63,6 +63,11 @@ describe('export list and validation (R-EXP-1, R-EXP-8, R-EXP-9)', () => {
     });
   }
 
+  it('R-EXP-1 a filter given twice is a 400 invalid_value', async () => {
+    const r = await app.request.get('/api/v1/export?filter=type:export&filter=status:new').query({ token }).expect(400);
+    expect(r.body).to.deep.include({ realm: 'api', code: 'error.api.invalid_value' });
+  });
+
   for (const [name, value] of [
     ['limit', '-1'],
     ['limit', '1.5'],

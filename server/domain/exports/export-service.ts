@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { customAlphabet } from 'nanoid';
 import type { Storage } from '../../infra/storage/storage.js';
 import { withTransaction } from '../../infra/db/transaction.js';
-import { userError } from '../errors.js';
+import { invalidValue, userError } from '../errors.js';
 import { cancelActiveRun, enqueueRun } from '../runs/queue.js';
 import { logEvent } from './events.js';
 import { getOwnedExport, getOwnedExportView, listOwnedExports, type ExportRow } from './export-repo.js';
@@ -50,7 +50,7 @@ export class ExportService {
 
   list(ownerId: number, query: Record<string, unknown>) {
     const filterRaw = query.filter;
-    if (filterRaw !== undefined && typeof filterRaw !== 'string') throw userError(400, 'invalid_value', 'filter');
+    if (filterRaw !== undefined && typeof filterRaw !== 'string') throw invalidValue('filter', 'filter must be given once');
     const filter = typeof filterRaw === 'string' ? parseExportFilter(filterRaw) : null;
     const paging = parsePaging(query);
     return listOwnedExports(this.db, ownerId, { filter, limit: paging.limit ?? 1000, offset: paging.offset }).then(
