@@ -178,9 +178,9 @@ describe('what a run writes (R-OUT, R-DATA-4, R-ENG-6)', function () {
     expect(await readFile(path.join(await root(id), 'files/same (2).png'))).to.deep.equal(png(4));
     const csv = await text(id, 'objects.csv');
     expect(csv.startsWith('\uFEFF_id;_objecttype;')).to.equal(true);
-    // Column groups follow `fields` order only as far as the stored definition keeps key order (jsonb does not).
+    // Column groups follow the order of `fields` as given (title before image, not alphabetical).
     const header = csv.slice(1, csv.indexOf('\r\n')).split(';');
-    expect([...header].sort()).to.deep.equal(['Title', '_id', '_objecttype', 'image._id', 'image._path']);
+    expect(header).to.deep.equal(['_id', '_objecttype', 'Title', 'image._id', 'image._path']);
   });
 
   it('R-OUT-4 incremental: first run everything, then only changes plus deleted.json; a failed run does not move the watermark', async () => {
