@@ -1,11 +1,11 @@
-import type { ExportListRow, ExportView, RunSummary } from './export-repo.js';
-import type { ExportRow } from './export-repo.js';
+import type { Knex } from 'knex';
+import type { ExportListRow, ExportRow, ExportView, RunSummary } from './export-repo.js';
 
 // List rows carry timestamps already as ISO text; single rows as Dates.
 const iso = (d: Date | string | null | undefined) => (d ? (typeof d === 'string' ? d : d.toISOString()) : null);
 
-/** Hook for modules that add to the `_transports` view (state, download links); identity until transports land. */
-export type TransportsView = (row: ExportRow) => Promise<unknown[]> | unknown[];
+/** Hook for modules that add to the `_transports` view (state, download links); `db` may be a snapshot transaction. */
+export type TransportsView = (row: ExportRow, db?: Knex) => Promise<unknown[]> | unknown[];
 
 function base(row: ExportRow | ExportListRow, run: RunSummary | null) {
   const active = run && (run.state === 'processing' || run.state === 'pending');

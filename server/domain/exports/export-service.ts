@@ -44,8 +44,13 @@ export class ExportService {
   }
 
   /** The export with its last run, files and log, for presenting (one statement). */
-  view(ownerId: number, id: number) {
-    return getOwnedExportView(this.db, ownerId, id);
+  view(ownerId: number, id: number, db: Knex = this.db) {
+    return getOwnedExportView(db, ownerId, id);
+  }
+
+  /** Runs `fn` on one read-only REPEATABLE READ snapshot, so several reads agree with each other. */
+  inSnapshot<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    return this.db.transaction(fn, { isolationLevel: 'repeatable read', readOnly: true });
   }
 
   list(ownerId: number, query: Record<string, unknown>) {

@@ -90,14 +90,13 @@ export async function latestDeliveries(db: Knex, exportId: number): Promise<Map<
 
 /** The presenter's TransportsView: masked options, delivery state, download links. */
 export function createTransportsView(deps: { db: Knex; registry: TransportRegistry; publicUrl: string }) {
-  return async (row: ExportRow): Promise<unknown[]> => {
+  return async (row: ExportRow, db: Knex = deps.db): Promise<unknown[]> => {
     const entries = (row.transports ?? []) as Stored[];
     if (entries.length === 0) return [];
     const needsFiles = entries.some((e) => e.type === 'download');
-    const [deliveries, files] = await Promise.all([
-      latestDeliveries(deps.db, row.id),
-      needsFiles ? publishedFiles(deps.db, row.published_run_id) : Promise.resolve([]),
-    ]);
+    // Sequential: `db` may be a transaction (one connection), where parallel queries would only queue.
+    const deliveries = await latestDeliveries(db, row.id);
+    const files = needsFiles ? await publishedFiles(db, row.published_run_id) : [];
     return entries.map((entry, i) => {
       const transport = deps.registry.findTransport(String(entry.type));
       const options = transport ? maskSecrets(transport, (entry.options ?? {}) as Stored) : {};

@@ -18,9 +18,20 @@ export function exportIdOf(ctx: Context): number {
 export function exportRoutes(deps: { exports: ExportService; bodyLimit: number; transportsView: TransportsView }) {
   const { exports: service, bodyLimit } = deps;
   const router = new Router();
+  /**
+   * The export as GET shows it. With transports, the export (its `_log`) and the delivery states are read from one
+   * snapshot: otherwise a client polling for "delivered" could see a finished delivery without its log entry.
+   */
+  const present = async (ownerId: number, id: number) => {
+    const view = await service.view(ownerId, id);
+    if (view.row.transports.length === 0) return presentExport(view, deps.transportsView);
+    return service.inSnapshot(async (trx) =>
+      presentExport(await service.view(ownerId, id, trx), (row) => deps.transportsView(row, trx)),
+    );
+  };
   // Mutations return the export as GET shows it, read after their transaction committed.
   const full = async (ctx: Context, row: { id: number; owner_id: number }) => {
-    ctx.body = await presentExport(await service.view(row.owner_id, row.id), deps.transportsView);
+    ctx.body = await present(row.owner_id, row.id);
   };
 
   router.get('/', async (ctx) => {
@@ -34,7 +45,7 @@ export function exportRoutes(deps: { exports: ExportService; bodyLimit: number; 
   });
 
   router.get('/:id', async (ctx) => {
-    ctx.body = await presentExport(await service.view(currentUser(ctx).id, exportIdOf(ctx)), deps.transportsView);
+    ctx.body = await present(currentUser(ctx).id, exportIdOf(ctx));
   });
 
   router.post('/:id', async (ctx) => {
