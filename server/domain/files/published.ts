@@ -55,9 +55,8 @@ export interface ArchiveFileList {
 
 /**
  * The archive columns as four aggregated texts: one row to parse instead of 100,000 through the driver, and cheaper
- * for PostgreSQL to build than JSON (time to first byte, R-PERF-2). Sorting is switched off for this statement so the
- * (run_id, ord) index gives the order even when statistics are stale right after a publish (a 100,000-row sort spills
- * to disk with the default work_mem and doubles the time).
+ * for PostgreSQL to build than JSON. Only for runs without an archive index (published before it existed): the index
+ * written at publish is the fast path for the first archive request (R-PERF-2).
  */
 const LIST_SQL = `select count(*)::int as n,
     coalesce(string_agg(path, E'\n' order by ord), '') as paths,
@@ -110,14 +109,10 @@ async function loadArchiveFileList(db: Knex, runId: number): Promise<ArchiveFile
   const indexed = (await db('runs').where({ id: runId }).first('archive_index')) as { archive_index: Buffer | null } | undefined;
   const decoded = indexed?.archive_index ? decodeArchiveIndex(indexed.archive_index) : null;
   if (decoded) return { files: decoded, fingerprint: fingerprintOf(decoded) };
-  const row = await db.transaction(async (tx) => {
-    await tx.raw('set local enable_sort = off');
-    await tx.raw('set local enable_bitmapscan = off');
-    const { rows } = (await tx.raw(LIST_SQL, [runId])) as {
-      rows: { n: number; paths: string; sizes: string; crcs: string; mtimes: string }[];
-    };
-    return rows[0];
-  });
+  const { rows } = (await db.raw(LIST_SQL, [runId])) as {
+    rows: { n: number; paths: string; sizes: string; crcs: string; mtimes: string }[];
+  };
+  const row = rows[0];
   const n = row.n;
   const files: ArchiveFile[] = new Array(n);
   const paths = n === 0 ? [] : row.paths.split('\n');
