@@ -34,7 +34,7 @@ export const shapeValidators: NestedValidators = {
     }),
 };
 
-/** The validators of the search and schedule modules; transports keep the shape check until their module lands. */
+/** The validators of the search and schedule modules; compose.ts adds the transports module's validator. */
 export const moduleValidators: NestedValidators = {
   ...shapeValidators,
   // Stored as the user sent it (after validation), so GET shows their definition, not our defaults.

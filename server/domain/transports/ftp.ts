@@ -5,7 +5,7 @@ import { Client, FTPError } from 'basic-ftp';
 import { z } from 'zod';
 import { checkHostAllowed } from './allow-hosts.js';
 import { cancelled, onAbort, toTransportError, TransportError } from './failure.js';
-import { deliveryOrder, foldersOf, partPath, runFolder } from './layout.js';
+import { ancestorsOf, deliveryOrder, foldersOf, partPath, runFolder } from './layout.js';
 import type { DeliveryContext, Transport } from './transport.js';
 import { hostSchema, parseWith, portSchema, remotePathSchema } from './validation.js';
 
@@ -142,9 +142,7 @@ export function createFtpTransport(deps: FtpDeps): Transport<FtpOptions> {
           // Absolute paths from here on: basic-ftp's cd() moves the working directory.
           const home = await c.pwd();
           base = posix.resolve(home, runFolder(o.path, ctx));
-          const segments = base.split('/');
-          const parents = segments.map((_, i) => segments.slice(0, i + 1).join('/')).filter((p) => p !== '');
-          await mkdirs(c, parents, createdDirs);
+          await mkdirs(c, ancestorsOf(base), createdDirs);
           await mkdirs(
             c,
             foldersOf(files).map((d) => `${base}/${d}`),

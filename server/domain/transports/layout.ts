@@ -80,3 +80,9 @@ export function foldersOf(files: readonly DeliveryFile[]): string[] {
   }
   return [...set].sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1));
 }
+
+/** `/a/b/c` → `['/a', '/a/b', '/a/b/c']`: every folder to create, outermost first (servers without `mkdir -p`). */
+export function ancestorsOf(base: string): string[] {
+  const segments = base.split('/');
+  return segments.map((_, i) => segments.slice(0, i + 1).join('/')).filter((p) => p !== '');
+}

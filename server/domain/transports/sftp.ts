@@ -6,7 +6,7 @@ import ssh2, { type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { z } from 'zod';
 import { checkHostAllowed } from './allow-hosts.js';
 import { cancelled, onAbort, toTransportError, TransportError } from './failure.js';
-import { deliveryOrder, foldersOf, partPath, runFolder } from './layout.js';
+import { ancestorsOf, deliveryOrder, foldersOf, partPath, runFolder } from './layout.js';
 import type { DeliveryContext, Transport } from './transport.js';
 import { hostSchema, parseWith, portSchema, remotePathSchema } from './validation.js';
 
@@ -257,9 +257,7 @@ export function createSftpTransport(deps: SftpDeps): Transport<SftpOptions> {
         const s = session;
         const stopAbort = onAbort(ctx.signal, () => s.client.destroy());
         try {
-          const segments = base.split('/');
-          const parents = segments.map((_, i) => segments.slice(0, i + 1).join('/')).filter((p) => p !== '');
-          await mkdirs(s, parents, createdDirs);
+          await mkdirs(s, ancestorsOf(base), createdDirs);
           await mkdirs(
             s,
             foldersOf(files).map((d) => `${base}/${d}`),
