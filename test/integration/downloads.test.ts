@@ -67,7 +67,7 @@ describe('passkey downloads (R-FILE-5, R-FILE-6, R-FILE-7, R-EXP-12)', function 
   const linksOf = (transport: { _download: { _files: Link[] } }): Link[] =>
     transport._download._files.map((l) => ({ url: new URL(l.url).pathname, size: l.size }));
 
-  let fotos: { id: number; links: Link[]; expected: Expected[]; passkey: string };
+  let fotos: { id: number; links: Link[]; expected: Expected[]; passkey: string; runId: number };
 
   before(async () => {
     app = await startTestApp({ producers: [producer], env: { FRONTEND_URL: FRONTEND } });
@@ -78,16 +78,18 @@ describe('passkey downloads (R-FILE-5, R-FILE-6, R-FILE-7, R-EXP-12)', function 
     const e = await published(id);
     const links = e._transports.flatMap(linksOf);
     const { passkey } = await app.db('exports').where({ id }).first();
-    fotos = { id, links, expected: await expectedOf(id, e, SMALL), passkey };
+    fotos = { id, links, expected: await expectedOf(id, e, SMALL), passkey, runId: e._last_run._id };
   });
   after(async () => {
     await worker?.stop();
     await app?.close();
   });
 
-  it('R-FILE-5 R-FILE-6 zip, tar and tar.gz links serve anonymously with the announced sizes and open in every reader', async () => {
+  it('R-FILE-5 R-FILE-6 R-ROB-9 zip, tar and tar.gz links name their run, serve anonymously with the announced sizes and open in every reader', async () => {
     expect(fotos.links.map((l) => l.url)).to.deep.equal(
-      ['Fotos_Ü.zip', 'Fotos_Ü.tar', 'Fotos_Ü.tar.gz'].map((n) => `/api/v1/export/${fotos.id}/download/${fotos.passkey}/${encodeURIComponent(n)}`),
+      ['Fotos_Ü.zip', 'Fotos_Ü.tar', 'Fotos_Ü.tar.gz'].map(
+        (n) => `/api/v1/export/${fotos.id}/download/${fotos.passkey}/run/${fotos.runId}/${encodeURIComponent(n)}`,
+      ),
     );
     const [zip, tar, tgz] = fotos.links;
     const z = await anon(zip.url).expect(200);
@@ -206,14 +208,23 @@ describe('passkey downloads (R-FILE-5, R-FILE-6, R-FILE-7, R-EXP-12)', function 
       await anon(links[k].url).expect(200);
     }
     fotos.links = links;
+    // Issue 9 Deliver 8: the rotation is in the export's _log, without the key.
+    const log = rotated._log as { type: string; info: Record<string, unknown> }[];
+    expect(log[log.length - 1]).to.deep.include({ type: 'EXPORT_UPDATE', info: { passkey_rotated: true } });
+    const passkey = (await app.db('exports').where({ id: fotos.id }).first()).passkey as string;
+    expect(JSON.stringify(log)).not.to.include(passkey).and.not.to.include(fotos.passkey);
+    fotos.passkey = passkey;
   });
 
-  it('R-FILE-6 while a later run is processing, the last published files are served; URLs stay the same across runs', async () => {
+  it('R-FILE-6 R-ROB-9 while a later run is processing, the last published files are served; the stable alias follows the latest run, run links keep theirs', async () => {
     const plan = (run: number) => [{ path: 'version.txt', data: Buffer.from(`run ${run}`) }];
     const id = await create('Gated', plan, [{ type: 'download', packer: 'zip' }]);
     const first = await published(id);
-    const [link] = linksOf(first._transports[0]);
+    const [runLink] = linksOf(first._transports[0]);
+    const link = { ...runLink, url: runLink.url.replace(`/run/${first._last_run._id}/`, '/') };
+    expect(link.url).not.to.equal(runLink.url);
     const v1 = await anon(link.url).expect(200);
+    expect((await anon(runLink.url).expect(200)).body.equals(v1.body)).to.equal(true);
     producer.hold('Gated');
     await app.request.post(`/api/v1/export/${id}/start`).query({ token }).expect(200);
     await eventually(async () => (await view(id))._state === 'processing');
@@ -222,13 +233,17 @@ describe('passkey downloads (R-FILE-5, R-FILE-6, R-FILE-7, R-EXP-12)', function 
     producer.release('Gated');
     const second = await published(id);
     expect(second._last_run._id).not.to.equal(first._last_run._id);
-    expect(linksOf(second._transports[0])[0].url).to.equal(link.url);
+    expect(linksOf(second._transports[0])[0].url).to.equal(runLink.url.replace(`/run/${first._last_run._id}/`, `/run/${second._last_run._id}/`));
     const v2 = await anon(link.url).expect(200);
     expect(v2.headers.etag).not.to.equal(v1.headers.etag);
     await checkZipReaders(v2.body, (await expectedOf(id, second, plan(second._last_run._id))));
+    // The first run's link still serves the first run's bytes (its files are kept, PREVIOUS_RUNS_TTL).
+    const old = await anon(runLink.url).expect(200);
+    expect(old.body.equals(v1.body)).to.equal(true);
+    expect(old.headers.etag).to.equal(v1.headers.etag);
   });
 
-  it('R-FILE-6 bad passkeys are throttled per address: after 20 failures even a valid link answers server.error', async () => {
+  it('R-FILE-6 bad passkeys are throttled per address: after 20 failures even a valid link answers export.too.many.attempts with Retry-After', async () => {
     await app.db('throttle').delete();
     try {
       const bad = `/api/v1/export/${fotos.id}/download/${'y'.repeat(32)}/Fotos_%C3%9C.zip`;
@@ -236,7 +251,8 @@ describe('passkey downloads (R-FILE-5, R-FILE-6, R-FILE-7, R-EXP-12)', function 
       await rawRequest(app.server, bad); // the 21st failure starts the block
       const r = await rawRequest(app.server, fotos.links[0].url);
       expect(r.status).to.equal(302);
-      expect(r.headers.location).to.equal(location('server.error'));
+      expect(r.headers.location).to.equal(location('export.too.many.attempts'));
+      expect(Number(r.headers['retry-after'])).to.be.within(1, 15 * 60);
     } finally {
       await app.db('throttle').delete();
     }

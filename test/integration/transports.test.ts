@@ -260,7 +260,7 @@ describe('transports end to end (R-TR)', () => {
     const done = await eventually(transportState(id, 0, 'done'), 15_000);
     const passkey = (await app.db('exports').where({ id }).first()).passkey;
     const [zipLink] = done._transports[0]._download._files;
-    expect(zipLink.url).to.equal(`https://exports.example/api/v1/export/${id}/download/${passkey}/Photos.1.zip`);
+    expect(zipLink.url).to.equal(`https://exports.example/api/v1/export/${id}/download/${passkey}/run/${done._last_run._id}/Photos.1.zip`);
     expect(zipLink.size).to.be.a('number').and.greaterThan(0);
     expect(done._transports[1]._download._files[0].url).to.match(/\/Photos\.tar$/);
     expect(done._transports[1]._download._files[0].size % 512).to.equal(0);

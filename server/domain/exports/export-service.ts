@@ -202,6 +202,8 @@ export class ExportService {
     return withTransaction(this.db, async (trx) => {
       await getOwnedExport(trx, ownerId, id, true);
       await trx('exports').where({ id }).update({ passkey: newPasskey(), updated_at: trx.fn.now() });
+      // R-EXP-8 has no event of its own for it: an update of the export whose info says what changed (never the key).
+      await logEvent(trx, id, 'EXPORT_UPDATE', { passkey_rotated: true });
       return getOwnedExport(trx, ownerId, id);
     });
   }

@@ -10,6 +10,8 @@ export const BROWSER_ERROR_KEYS = [
   'export.not.done',
   'export.file.not.found',
   'export.expired',
+  'export.run.gone',
+  'export.too.many.attempts',
   'session.not.authenticated',
   'server.error',
 ] as const;
@@ -32,6 +34,19 @@ export const notPublished = (path: string, expired: boolean) =>
     expired ? 'export.expired' : 'export.not.done',
   );
 
+/**
+ * A link naming a run (R-ROB-9) whose files were deleted after the export published newer runs: 410, so a resuming
+ * client fails loudly instead of appending another run's bytes.
+ */
+export const runGone = (runId: number) =>
+  withKey(
+    new AppError(410, 'user', 'run_gone', `The files of run ${runId} are no longer kept: the export has published a newer run`, {
+      type: 'run',
+      id: runId,
+    }),
+    'export.run.gone',
+  );
+
 export const fileNotFound = (path: string) =>
   new AppError(404, 'user', 'not_found', `file ${path} not found`, { type: 'file', id: path });
 
@@ -40,11 +55,12 @@ export const browserErrorKey = (e: AppError): BrowserErrorKey => {
   const explicit = (e as { browserKey?: BrowserErrorKey }).browserKey;
   if (explicit) return explicit;
   if (e.code === 'error.user.not_authenticated') return 'session.not.authenticated';
+  if (e.code === 'error.user.too_many_attempts') return 'export.too.many.attempts';
   if (e.code === 'error.user.not_found') return e.parameters.type === 'export' ? 'export.not.found' : 'export.file.not.found';
   if (e.code === 'error.api.invalid_value') {
-    // A malformed export id names no export; a malformed path or a folder given to file/ names no file.
+    // A malformed export id names no export; a malformed path or run, or a folder given to file/, names no file.
     if (e.parameters.path === 'export-id') return 'export.not.found';
-    if (e.parameters.path === 'path') return 'export.file.not.found';
+    if (e.parameters.path === 'path' || e.parameters.path === 'run') return 'export.file.not.found';
   }
   return 'server.error';
 };

@@ -15,11 +15,20 @@ import {
 import { AppError, notFound } from '../errors.js';
 import { isExpired } from '../exports/expiry.js';
 import { assertNotThrottled, recordFailure } from '../sessions/throttle.js';
-import { archiveEntries, downloadFiles, downloadStem } from '../transports/download-links.js';
+import { archiveEntries, downloadFiles, downloadPackers, downloadStem } from '../transports/download-links.js';
 import type { Packer } from '../transports/registry.js';
-import { fileNotFound, invalidPasskey, notPublished } from './browser-errors.js';
+import { fileNotFound, invalidPasskey, notPublished, runGone } from './browser-errors.js';
 import { ZIP_TYPE } from './file-service.js';
-import { type ArchiveFile, archiveFiles, type ExportWithPublished, exportWithPublished, publishedRunOf } from './published.js';
+import {
+  type ArchiveFile,
+  archiveFiles,
+  type ExportWithPublished,
+  exportWithPublished,
+  namedRunOf,
+  parseRunId,
+  type PublishedRun,
+  publishedRunOf,
+} from './published.js';
 import type { Representation } from './representation.js';
 import { HTTP_ARCHIVE_OPTIONS, storageOpenData } from './sources.js';
 
@@ -28,28 +37,21 @@ const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 /** Constant-time passkey check (R-FILE-6): equal-length digests, so neither length nor prefix leaks through timing. */
 export const passkeyMatches = (given: string, actual: string): boolean => timingSafeEqual(digest(given), digest(actual));
 
-/**
- * The packers whose links an export offers: those of its `download` transports, else the one ZIP (the same rule
- * as the links the delivery runner mails). Only names of these packers are served.
- */
-export const offeredPackers = (row: { transports: unknown }): Packer[] => {
-  const list = Array.isArray(row.transports) ? (row.transports as { type?: unknown; packer?: unknown }[]) : [];
-  const packers = list.filter((t) => t?.type === 'download').map((t) => (typeof t.packer === 'string' ? (t.packer as Packer) : 'zip'));
-  return [...new Set(packers.length > 0 ? packers : (['zip'] as Packer[]))];
-};
-
 const expired = () =>
   Object.assign(new AppError(410, 'user', 'export_expired', 'The download has expired'), { browserKey: 'export.expired' });
 
 /**
- * Anonymous passkey downloads (R-FILE-5/6): `download/<passkey>/<file name>`. Every failure here is shown to a
- * browser (the route maps it to `#server_error:<key>`). Bad passkeys and unknown export ids count as failures of
- * the caller's address (`passkey:<address>`, 20 free, then a growing block that answers `server.error`).
+ * Anonymous passkey downloads (R-FILE-5/6, R-ROB-6, R-ROB-9): `download/<passkey>/[run/<runId>/]<file name>`.
+ * Every failure here is shown to a browser (the route maps it to `#server_error:<key>`). A link exists only while the
+ * export has a `download` transport: without one, a right passkey answers like a wrong one. Bad passkeys and unknown
+ * export ids count as failures of the caller's address (`passkey:<address>`, 20 free, then a growing block that answers
+ * 429 / `export.too.many.attempts` with `Retry-After`).
  */
 export class DownloadService {
   constructor(private readonly deps: { db: Knex; storage: Storage }) {}
 
-  async resolve(exportId: number, passkey: string, rawName: string, address: string): Promise<Representation> {
+  /** `rest` is the still percent-encoded path after the passkey: `<file name>` or `run/<runId>/<file name>`. */
+  async resolve(exportId: number, passkey: string, rest: string, address: string): Promise<Representation> {
     const { db } = this.deps;
     const keys = [`passkey:${address}`];
     await assertNotThrottled(db, keys);
@@ -58,27 +60,47 @@ export class DownloadService {
       await recordFailure(db, keys);
       throw notFound('export', exportId);
     }
-    if (!passkeyMatches(passkey, row.passkey)) {
+    const packers = downloadPackers(row.transports);
+    // Compared even without a download transport, so both answers take the same time.
+    if (!passkeyMatches(passkey, row.passkey) || packers.length === 0) {
       await recordFailure(db, keys);
       throw invalidPasskey();
     }
     if (isExpired(row)) throw expired();
-    const run = publishedRunOf(row);
-    if (!run) throw notPublished('', false);
+    const named = /^run\/([^/]*)\/([^/]*)$/s.exec(rest);
+    const rawName = named ? named[2] : rest;
     let name: string;
     try {
       name = decodeURIComponent(rawName);
     } catch {
       throw fileNotFound(rawName);
     }
+    const run = named ? await this.namedRun(exportId, named[1]) : publishedRunOf(row);
+    if (!run) throw notPublished('', false);
     const files = await archiveFiles(db, run);
-    return this.packed(row, run.prefix, run.finishedAt, files, name);
+    return this.packed(row, packers, run.prefix, run.finishedAt, files, name);
+  }
+
+  /** The run a run-named link stands for: kept files, or a loud 410 once they are gone (never another run's bytes). */
+  private async namedRun(exportId: number, raw: string): Promise<PublishedRun> {
+    const runId = parseRunId(raw);
+    const run = runId === null ? null : await namedRunOf(this.deps.db, exportId, runId);
+    if (run === 'gone') throw runGone(runId as number);
+    if (!run) throw notFound('run', raw);
+    return run;
   }
 
   /** The archive a link name stands for, with the same names and sizes `_download._files` shows. */
-  private packed(row: ExportWithPublished, prefix: string, lastModified: Date, files: ArchiveFile[], name: string): Representation {
+  private packed(
+    row: ExportWithPublished,
+    packers: Packer[],
+    prefix: string,
+    lastModified: Date,
+    files: ArchiveFile[],
+    name: string,
+  ): Representation {
     const stem = downloadStem(row.name, row.id);
-    for (const packer of offeredPackers(row)) {
+    for (const packer of packers) {
       const index = downloadFiles(stem, packer, files).findIndex((f) => f.name === name);
       if (index < 0) continue;
       const { storage } = this.deps;

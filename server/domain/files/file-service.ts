@@ -7,8 +7,17 @@ import { ZIP_LAYOUT_VERSION, type ZipLayout } from '../archive/zip-layout.js';
 import { invalidValue, isAppError, notFound, serverError } from '../errors.js';
 import { isExpired } from '../exports/expiry.js';
 import { realpathWithin, resolveExportPath } from './safe-path.js';
-import { fileNotFound, notPublished } from './browser-errors.js';
-import { type ArchiveFile, archiveFileList, exportWithPublished, findRunFile, publishedRunOf, RunCache } from './published.js';
+import { fileNotFound, notPublished, runGone } from './browser-errors.js';
+import {
+  type ArchiveFile,
+  archiveFileList,
+  exportWithPublished,
+  findRunFile,
+  namedRunOf,
+  parseRunId,
+  publishedRunOf,
+  RunCache,
+} from './published.js';
 import type { Representation } from './representation.js';
 import { fileDownloadName, selectTree, zipDownloadName } from './selection.js';
 import { HTTP_ARCHIVE_OPTIONS, openStored, storageOpenData } from './sources.js';
@@ -43,18 +52,31 @@ const zipPlans = new RunCache<ZipPlan>(300_000);
 export class FileService {
   constructor(private readonly deps: { db: Knex; storage: Storage }) {}
 
-  private async published(ownerId: number, exportId: number, rel: string) {
+  /**
+   * The export and the run whose files to serve: the published run, or with `runParam` (the `run` query parameter,
+   * R-ROB-9) that run while its files are kept — 410 once they are gone, so a resume never mixes two runs' bytes.
+   */
+  private async published(ownerId: number, exportId: number, rel: string, runParam?: string) {
     const row = await exportWithPublished(this.deps.db, { id: exportId, owner_id: ownerId });
     if (!row) throw notFound('export', exportId);
+    if (runParam !== undefined) {
+      const runId = parseRunId(runParam);
+      if (runId === null) throw invalidValue('run', 'run must be the id of a run of the export (a positive whole number)', { value: runParam });
+      if (isExpired(row)) throw notPublished(rel, true);
+      const run = await namedRunOf(this.deps.db, exportId, runId);
+      if (run === 'gone') throw runGone(runId);
+      if (!run) throw notFound('run', runId);
+      return { row, run };
+    }
     const run = publishedRunOf(row);
     if (!run) throw notPublished(rel, isExpired(row));
     return { row, run };
   }
 
   /** One published file; `requestedName` is the `filename` query parameter (extension kept). */
-  async file(ownerId: number, exportId: number, rawPath: string, requestedName?: string): Promise<Representation> {
+  async file(ownerId: number, exportId: number, rawPath: string, requestedName?: string, runParam?: string): Promise<Representation> {
     const rel = resolveExportPath(rawPath);
-    const { run } = await this.published(ownerId, exportId, rel);
+    const { run } = await this.published(ownerId, exportId, rel, runParam);
     const file = await findRunFile(this.deps.db, run.id, rel);
     if (file === 'folder') throw invalidValue('path', 'The path names a folder, not a file', { value: rel || '/' });
     if (!file) throw fileNotFound(rel);
@@ -79,9 +101,9 @@ export class FileService {
   }
 
   /** ZIP64 of the whole export, a folder or one file (entries relative to the selected folder). */
-  async zip(ownerId: number, exportId: number, rawPath: string, requestedName?: string): Promise<Representation> {
+  async zip(ownerId: number, exportId: number, rawPath: string, requestedName?: string, runParam?: string): Promise<Representation> {
     const rel = resolveExportPath(rawPath);
-    const { row, run } = await this.published(ownerId, exportId, rel);
+    const { row, run } = await this.published(ownerId, exportId, rel, runParam);
     const { db } = this.deps;
     const { layout, etag, files } = await zipPlans.get(
       `${run.cacheKey}\n${rel}`,

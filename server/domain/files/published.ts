@@ -38,6 +38,26 @@ export const publishedRunOf = (row: ExportWithPublished): PublishedRun | null =>
       }
     : null;
 
+/**
+ * A run named by a link (`download/<passkey>/run/<runId>/…`, `zip/…?run=`, `file/…?run=`, R-ROB-9): the published
+ * run or a superseded one whose files are still kept (housekeeping's retention); `'gone'` once its files were deleted;
+ * null when the export has no such finished run.
+ */
+export async function namedRunOf(db: Knex, exportId: number, runId: number): Promise<PublishedRun | 'gone' | null> {
+  const r = (await db('runs')
+    .where({ id: runId, export_id: exportId, state: 'done' })
+    .first('id', 'files_prefix', 'files_deleted_at', 'finished_at', db.raw('xmin::text as xmin'))) as
+    | { id: number; files_prefix: string | null; files_deleted_at: Date | null; finished_at: Date | null; xmin: string }
+    | undefined;
+  if (!r) return null;
+  if (r.files_deleted_at || !r.files_prefix || !r.finished_at) return 'gone';
+  return { id: Number(r.id), prefix: r.files_prefix, finishedAt: r.finished_at, cacheKey: `${Number(r.id)}:${r.xmin}` };
+}
+
+/** A run id as a link or query parameter spells it: digits only, within PostgreSQL's bigint. */
+export const parseRunId = (raw: string): number | null =>
+  /^[1-9]\d{0,15}$/.test(raw) && Number(raw) <= Number.MAX_SAFE_INTEGER ? Number(raw) : null;
+
 /** What archives need of each published file. */
 export interface ArchiveFile {
   path: string;

@@ -104,7 +104,8 @@ export class Worker {
     try {
       const { failed } = await sweepExpiredLeases(this.deps.db);
       for (const run of failed) await this.deps.storage.deletePrefix(runFolder(run));
-      await deleteSupersededFiles(this.deps.db, this.deps.storage);
+      const { PREVIOUS_RUNS_TTL: ttlMs, PREVIOUS_RUNS_KEPT: kept } = this.deps.config;
+      await deleteSupersededFiles(this.deps.db, this.deps.storage, { ttlMs, kept });
       await this.deps.onSweep?.();
     } catch (err) {
       this.deps.log.error({ err }, 'sweeping failed');

@@ -22,7 +22,7 @@ import { publishedFiles } from '../exports/export-repo.js';
 import { setExpiry } from '../exports/expiry.js';
 import { RUN_COLUMNS, type RunRow } from '../runs/queue.js';
 import { packedFiles, plainFiles } from './delivery-files.js';
-import { downloadLinks } from './download-links.js';
+import { downloadLinks, downloadPackers } from './download-links.js';
 import { isTransportError, redact } from './failure.js';
 import type { Packer, TransportRegistry } from './registry.js';
 import { deliveryOptions, secretValues } from './stored-transports.js';
@@ -128,7 +128,7 @@ export class DeliveryRunner {
       .returning(['id', 'transport_index'])) as { id: number; transport_index: number }[];
     if (rows.length === 0) return;
     const files = outcome.state === 'done' ? await publishedFiles(this.deps.db, run.id) : [];
-    const links = outcome.state === 'done' ? this.linksOf(exp, files) : [];
+    const links = outcome.state === 'done' ? this.linksOf(exp, run, files) : [];
     this.ensureWatchdog();
     for (const row of rows) {
       const controller = new AbortController();
@@ -144,11 +144,13 @@ export class DeliveryRunner {
     }
   }
 
-  /** The passkey links mailed and sent in summaries: those of the export's download transports, else the ZIP. */
-  private linksOf(exp: ExportRow, files: Awaited<ReturnType<typeof publishedFiles>>) {
-    const packers = (exp.transports as Stored[]).filter((t) => t.type === 'download').map((t) => (t.packer as Packer | undefined) ?? 'zip');
-    const unique = [...new Set(packers.length > 0 ? packers : (['zip'] as Packer[]))];
-    return unique.flatMap((p) => downloadLinks(exp, files, p, this.deps.publicUrl));
+  /**
+   * The passkey links of the delivered run, mailed and sent in webhook bodies: those of the export's `download`
+   * transports, naming the run. An export without a `download` transport has no anonymous link (R-ROB-6), so its
+   * e-mails and webhooks carry none.
+   */
+  private linksOf(exp: ExportRow, run: RunRow, files: Awaited<ReturnType<typeof publishedFiles>>) {
+    return downloadPackers(exp.transports).flatMap((p) => downloadLinks(exp, run.id, files, p, this.deps.publicUrl));
   }
 
   private filesFor(exp: ExportRow, run: RunRow, entry: Stored, files: Awaited<ReturnType<typeof publishedFiles>>): DeliveryFile[] {

@@ -1,8 +1,8 @@
 /**
- * The anonymous passkey links of a `download` transport (R-FILE-5/6): `_transports[i]._download._files` and the
- * links mailed by `download`/`email`. The files issue owns the route that serves them
- * (`GET /api/v1/export/<id>/download/<passkey>/<file name>`) and may complete this file; the names and sizes here
- * must match what that route serves.
+ * The anonymous passkey links of a `download` transport (R-FILE-5/6, R-ROB-6, R-ROB-9): `_transports[i]._download._files`
+ * and the links in e-mails and webhook bodies. They exist only while the export has a `download` transport; the route
+ * `GET /api/v1/export/<id>/download/<passkey>/[run/<runId>/]<file name>` (DownloadService) serves exactly the names and
+ * sizes computed here.
  *
  * Sizes come from the deterministic layouts of the archive module, computed from `_files` alone:
  * zip → one ZIP64 archive; zip_10mb / zip_2gb → standalone ZIP32 parts `<name>.<n>.zip` (planZipParts);
@@ -64,18 +64,30 @@ export function downloadFiles(stem: string, packer: Packer, files: readonly Pick
 }
 
 /**
- * Absolute links of a `download` transport entry for the export's published files. The URL stays the same across
- * runs (R-FILE-6): only the passkey and the export name are in it.
+ * The path of a passkey link below `<PUBLIC_URL>/api/v1/export/<id>/download/<passkey>/`. With a run id it names
+ * the run (`run/<runId>/<file name>`, R-ROB-9): a resume of that link either continues the same bytes or fails
+ * loudly once the run's files are gone; without one it is the stable alias of the latest run (the seed's form).
+ */
+export const downloadPath = (row: Pick<DownloadLinkExport, 'id' | 'passkey'>, fileName: string, runId?: number): string =>
+  `/api/v1/export/${row.id}/download/${row.passkey}/${runId === undefined ? '' : `run/${runId}/`}${encodeURIComponent(fileName)}`;
+
+/**
+ * Absolute links of a `download` transport entry for the files of run `runId` (the published run in `_download`,
+ * the delivered run in e-mails and webhooks). Every link handed out names its run (R-ROB-9).
  */
 export function downloadLinks(
   row: DownloadLinkExport,
+  runId: number,
   files: readonly Pick<PublishedFile, 'path' | 'size' | 'crc32' | 'mtime'>[],
   packer: Packer | undefined,
   publicUrl: string,
 ): DownloadLink[] {
   const stem = downloadStem(row.name, row.id);
-  return downloadFiles(stem, packer ?? 'zip', files).map((f) => ({
-    url: `${publicUrl}/api/v1/export/${row.id}/download/${row.passkey}/${encodeURIComponent(f.name)}`,
-    size: f.size,
-  }));
+  return downloadFiles(stem, packer ?? 'zip', files).map((f) => ({ url: `${publicUrl}${downloadPath(row, f.name, runId)}`, size: f.size }));
 }
+
+/** The packers of an export's `download` transports (deduplicated, in order); none means no anonymous links. */
+export const downloadPackers = (transports: unknown): Packer[] => {
+  const list = Array.isArray(transports) ? (transports as { type?: unknown; packer?: unknown }[]) : [];
+  return [...new Set(list.filter((t) => t?.type === 'download').map((t) => (typeof t.packer === 'string' ? (t.packer as Packer) : 'zip')))];
+};

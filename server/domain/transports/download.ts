@@ -9,8 +9,8 @@ export type DownloadOptions = Record<string, never>;
 const schema = z.strictObject({});
 
 /**
- * `download`: nothing leaves the server; the links in `_download` are made by the lead (R-FILE-5/6).
- * With an `email` block it mails those links to the recipients.
+ * `download`: nothing leaves the server; its presence is what makes the export's anonymous passkey links exist
+ * (R-ROB-6, download-links.ts builds them, naming the delivered run). With an `email` block it mails them.
  */
 export function createDownloadTransport(mailer: MailSender | null): Transport<DownloadOptions> {
   return {

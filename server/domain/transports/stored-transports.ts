@@ -3,7 +3,7 @@
  * - input: validated by the registry; secret options are sealed (AES-256-GCM) before they reach the database; an
  *   update that sends a secret back as "***" keeps the stored value of the entry at the same index and type;
  * - output: secrets masked as "***", plus the read-only `_state`, `_failure_reason`, `_log` of the entry's latest
- *   delivery and, for `download`, `_download._files` (the passkey links with exact sizes).
+ *   delivery and, for `download`, `_download._files` (the published run's passkey links with exact sizes).
  *
  * Destinations (TRANSPORT_ALLOW_HOSTS, R-TR-5) are checked when a delivery connects, on the addresses it actually
  * connects to (DNS resolved then), not at save time: a name can resolve differently later, and the check needs DNS,
@@ -109,7 +109,7 @@ export function createTransportsView(deps: { db: Knex; registry: TransportRegist
         _failure_reason: current?.failure_reason ?? null,
         _log: current?.log ?? [],
         ...(entry.type === 'download'
-          ? { _download: { _files: downloadLinks(row, files, entry.packer as Packer | undefined, deps.publicUrl) } }
+          ? { _download: { _files: row.published_run_id ? downloadLinks(row, Number(row.published_run_id), files, entry.packer as Packer | undefined, deps.publicUrl) : [] } }
           : {}),
       };
     });

@@ -38,8 +38,11 @@ export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {
       body.uuid = randomUUID();
       ctx.state.log?.error({ err: (e.cause as Error) ?? e, uuid: body.uuid }, 'request failed');
     }
+    // Throttled: the redirect of a browser-facing route says when to come back too (R-FILE-7).
+    const retryAfter = e.status === 429 && typeof e.parameters.retry_after === 'number' ? String(e.parameters.retry_after) : null;
     const browser = (ctx.state as BrowserErrorState).browserErrors;
     if (browser && !ctx.headerSent) {
+      if (retryAfter) ctx.set('Retry-After', retryAfter);
       ctx.status = 302;
       ctx.set('Location', `${browser.frontendUrl}/#server_error:${browser.keyFor(e)}`);
       // An empty string, not null: Koa turns a null body into 204 and drops the redirect.
@@ -51,7 +54,7 @@ export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {
       ctx.req.socket.destroy();
       return;
     }
-    if (e.status === 429 && typeof e.parameters.retry_after === 'number') ctx.set('Retry-After', String(e.parameters.retry_after));
+    if (retryAfter) ctx.set('Retry-After', retryAfter);
     ctx.status = e.status;
     ctx.body = body;
   }

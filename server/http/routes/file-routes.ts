@@ -36,11 +36,16 @@ const dispositionOf = (ctx: Context): 'inline' | 'attachment' | undefined => {
   throw invalidValue('disposition', 'disposition must be inline or attachment');
 };
 
-/** R-FILE-7: errors of browser-facing requests become `302 <FRONTEND_URL>/#server_error:<key>`. */
+/**
+ * R-FILE-7: errors of browser-facing requests become `302 <FRONTEND_URL>/#server_error:<key>`. Not for requests with
+ * a `Range` header: those resume a download and never render a page, and download tools follow a redirect to the
+ * page as a finished download (curl -C - and wget -c exit 0), so they get the status and JSON error and fail loudly
+ * (R-ROB-9: a run-named link whose files are gone answers 410).
+ */
 const browserErrors =
   (frontendUrl: string, always: boolean) =>
   async (ctx: Context, next: Next): Promise<void> => {
-    if (always || ctx.query.disposition !== undefined) {
+    if ((always || ctx.query.disposition !== undefined) && ctx.get('Range') === '') {
       (ctx.state as BrowserErrorState).browserErrors = { frontendUrl, keyFor: browserErrorKey };
     }
     await next();
@@ -48,7 +53,8 @@ const browserErrors =
 
 /**
  * R-FILE-1/2/5/6/9: `file/<path>` and `zip[/<path>]` for the owner (session required, JSON errors unless
- * `disposition` is set), and anonymous `download/<passkey>/<file name>` (always browser errors), under both prefixes.
+ * `disposition` is set; `?run=<runId>` pins a run, R-ROB-9), and anonymous `download/<passkey>/[run/<runId>/]<file name>`
+ * (always browser errors), under both prefixes.
  */
 export function fileRouters(deps: { db: Knex; storage: Storage; sessions: SessionService; config: Config }): Router[] {
   const files = new FileService(deps);
@@ -60,12 +66,12 @@ export function fileRouters(deps: { db: Knex; storage: Storage; sessions: Sessio
     const router = new Router({ prefix });
     router.get(['/:id/file', '/:id/file/{*path}'], ...owner, async (ctx) => {
       const disposition = dispositionOf(ctx);
-      const rep = await files.file(currentUser(ctx).id, exportIdOf(ctx), rawTail(ctx, 'file'), queryString(ctx, 'filename'));
+      const rep = await files.file(currentUser(ctx).id, exportIdOf(ctx), rawTail(ctx, 'file'), queryString(ctx, 'filename'), queryString(ctx, 'run'));
       await serveRepresentation(ctx, rep, { disposition, cacheControl: CACHE });
     });
     router.get(['/:id/zip', '/:id/zip/{*path}'], ...owner, async (ctx) => {
       const disposition = dispositionOf(ctx);
-      const rep = await files.zip(currentUser(ctx).id, exportIdOf(ctx), rawTail(ctx, 'zip'), queryString(ctx, 'filename'));
+      const rep = await files.zip(currentUser(ctx).id, exportIdOf(ctx), rawTail(ctx, 'zip'), queryString(ctx, 'filename'), queryString(ctx, 'run'));
       await serveRepresentation(ctx, rep, { disposition: disposition ?? 'attachment', cacheControl: CACHE });
     });
     router.get(['/:id/download', '/:id/download/{*rest}'], browserErrors(frontendUrl, true), async (ctx) => {
