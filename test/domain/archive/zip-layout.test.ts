@@ -147,13 +147,10 @@ describe('domain/archive zip layout', () => {
     expect(() => computeZipLayout([{ ...e('a', 0), mtime: 2 ** 31 }], { zip64: 'always' })).to.throw(RangeError);
   });
 
-  it('R-FILE-3 layout of 100,000 entries takes well under the 200 ms time-to-first-byte budget', () => {
+  // Its speed (the 200 ms time-to-first-byte budget) is measured by `npm run bench -- files`, not timed here.
+  it('R-FILE-3 lays out 100,000 entries', () => {
     const entries = Array.from({ length: 100_000 }, (_, i) => e(`Ordner ${i % 97}/Datei-${i}-äöü.jpg`, i * 37));
-    computeZipLayout(entries.slice(0, 1000), { zip64: 'always' }); // warm-up
-    const t0 = performance.now();
     const layout = computeZipLayout(entries, { zip64: 'always' });
-    const ms = performance.now() - t0;
     expect(layout.count).to.equal(100_000);
-    expect(ms).to.be.lessThan(200);
   });
 });

@@ -56,14 +56,10 @@ describe('domain/files archive-index (R-PERF-2)', () => {
     expect(decodeArchiveIndex(Buffer.concat([buf, Buffer.alloc(1)]))).to.equal(null);
   });
 
-  it('100,000 entries encode and decode quickly', () => {
+  // Speed belongs to `npm run bench -- files` (cold TTFB of the 100,000-file zip), not to a timed unit test.
+  it('100,000 entries round-trip', () => {
     const files = Array.from({ length: 100_000 }, (_, i) => file(`d${i % 500}/f${i}.txt`, i));
-    const t0 = performance.now();
-    const buf = encodeArchiveIndex(files) as Buffer;
-    const decoded = decodeArchiveIndex(buf);
-    const ms = performance.now() - t0;
+    const decoded = decodeArchiveIndex(encodeArchiveIndex(files) as Buffer);
     expect(decoded).to.deep.equal(files);
-    // Generous for slow CI machines; typically ~30 ms for both together.
-    expect(ms).to.be.below(1000);
   });
 });
