@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -34,6 +35,10 @@ describe('transports end to end (R-TR)', () => {
   const dirs: string[] = [];
   let sftpRoot: string;
   let outRoot: string;
+  /** A server of "the attacker": speaks just enough FTP to be sent USER and PASS, and records the password. */
+  let trap: TcpServer;
+  let trapPort: number;
+  const trapped: string[] = [];
   const gate = new GateProducer();
   let worker: Worker;
 
@@ -52,6 +57,14 @@ describe('transports end to end (R-TR)', () => {
     path: '/upload',
     ...extra,
   });
+  /** A loopback port nothing listens on. */
+  const closedPort = async () => {
+    const probe = createTcpServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const { port } = probe.address() as { port: number };
+    await new Promise<void>((r) => probe.close(() => r()));
+    return port;
+  };
   const tmp = async (prefix: string) => {
     const d = await mkdtemp(path.join(tmpdir(), prefix));
     dirs.push(d);
@@ -87,6 +100,25 @@ describe('transports end to end (R-TR)', () => {
       });
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    trap = createTcpServer((socket) => {
+      socket.on('error', () => {});
+      socket.write('220 ready\r\n');
+      let buffered = '';
+      socket.on('data', (chunk) => {
+        buffered += chunk.toString();
+        for (let i = buffered.indexOf('\r\n'); i >= 0; i = buffered.indexOf('\r\n')) {
+          const line = buffered.slice(0, i);
+          buffered = buffered.slice(i + 2);
+          if (/^USER /i.test(line)) socket.write('331 password please\r\n');
+          else if (/^PASS /i.test(line)) {
+            trapped.push(line.slice(5));
+            socket.end('530 no\r\n');
+          } else socket.write('502 no\r\n');
+        }
+      });
+    });
+    await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r));
+    trapPort = (trap.address() as { port: number }).port;
     hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
     const capture = new Writable({
       write(chunk, _enc, cb) {
@@ -119,6 +151,7 @@ describe('transports end to end (R-TR)', () => {
     await sftp.close();
     await s3.close();
     await new Promise<void>((r) => smtp.close(() => r()));
+    await new Promise<void>((r) => trap.close(() => r()));
     hook.closeAllConnections();
     await new Promise<void>((r) => hook.close(() => r()));
     for (const d of dirs) await rm(d, { recursive: true, force: true });
@@ -227,10 +260,88 @@ describe('transports end to end (R-TR)', () => {
     expect(JSON.stringify(list.body)).not.to.include(wrong);
   });
 
-  it('R-TR-5 a destination not in TRANSPORT_ALLOW_HOSTS (link-local metadata address) fails the transport', async () => {
-    const created = await put({ export: { name: 'metadata' }, _transports: [{ type: 'webhook', options: { url: 'http://169.254.169.254/latest', secret: 'abc-def' } }] });
-    const failed = await eventually(transportState(created.export._id, 0, 'failed'), 15_000);
-    expect(failed._transports[0]._failure_reason).to.match(/not allowed/);
+  it('R-ROB-7 "***" keeps a secret only for an unchanged destination: a new host, port or username needs it again', async () => {
+    const ftpTo = (port: number, extra: Record<string, unknown> = {}) => ({
+      type: 'ftp',
+      options: { host: '127.0.0.1', port, username: 'bob', password: 'ftp-Secret-41x', path: 'in', ...extra },
+    });
+    const created = await put({ export: { name: 'guarded secret' }, _transports: [ftpTo(await closedPort())] });
+    const id = created.export._id;
+    const key = parseSecretKey((await readFile(path.join(app.dataDir, 'secret.key'), 'utf8')).trim());
+    const storedPassword = async () => decryptSecret((await app.db('exports').where({ id }).first()).transports[0].options.password, key);
+    const post = (transports: unknown[]) =>
+      app.request.post(`/api/v1/export/${id}`).query({ token }).send({ export: {}, _transports: transports });
+    const masked = (await get(id))._transports[0];
+    for (const change of [{ port: trapPort }, { host: '127.0.0.1.' }, { username: 'mallory' }, { secure: 'explicit' }]) {
+      const res = await post([{ ...masked, options: { ...masked.options, ...change } }]).expect(400);
+      expect(res.body.code).to.equal('error.api.attribute_expected');
+      expect(res.body.parameters.path).to.equal('_transports[0].options.password');
+      expect(res.body.description).to.match(/must be sent again/);
+    }
+    expect(await storedPassword()).to.equal('ftp-Secret-41x');
+    // The same destination with another folder keeps it.
+    await post([{ ...masked, options: { ...masked.options, path: 'elsewhere' } }]).expect(200);
+    expect(await storedPassword()).to.equal('ftp-Secret-41x');
+    // Sent again, the new destination gets the new secret, and never the old one.
+    await post([ftpTo(trapPort, { password: 'brand-New-77' })]).expect(200);
+    await app.request.post(`/api/v1/export/${id}/start`).query({ token }).expect(200);
+    await eventually(async () => trapped.includes('brand-New-77'), 15_000);
+    expect(trapped).not.to.include('ftp-Secret-41x');
+  });
+
+  it('R-ROB-7 url transports: the password is parsed as URLs are (last "@"), sealed whole, and kept only for the same destination', async () => {
+    const secret = 'p@ss:w@rd';
+    const location = (port: number, user = 'bob', dir = 'in') =>
+      `ftp://${user}:${encodeURIComponent(secret).replace('%40', '@')}@127.0.0.1:${port}/${dir}`;
+    const port = await closedPort();
+    // The seed's form: {"type": "url", "url": …}.
+    const created = await put({ export: { name: 'url secret' }, _transports: [{ type: 'url', url: location(port) }] });
+    const id = created.export._id;
+    const shown = created._transports[0].options.url as string;
+    expect(shown).to.equal(`ftp://bob:***@127.0.0.1:${port}/in`);
+    const stored = (await app.db('exports').where({ id }).first()).transports[0].options.url as string;
+    for (const text of [JSON.stringify(await get(id)), stored]) {
+      expect(text).not.to.include('ss:w').and.not.to.include('w@rd').and.not.to.include('rd@');
+    }
+    const post = (url: string) =>
+      app.request.post(`/api/v1/export/${id}`).query({ token }).send({ export: {}, _transports: [{ type: 'url', url }] });
+    await post(shown.replace(`/in`, '/other')).expect(200);
+    for (const changed of [shown.replace(String(port), String(trapPort)), shown.replace('bob:', 'eve:')]) {
+      const res = await post(changed).expect(400);
+      expect(res.body.parameters.path).to.equal('_transports[0].options.url');
+    }
+    const key = parseSecretKey((await readFile(path.join(app.dataDir, 'secret.key'), 'utf8')).trim());
+    const kept = new URL((await app.db('exports').where({ id }).first()).transports[0].options.url as string);
+    expect(kept.pathname).to.equal('/other');
+    expect(decryptSecret(decodeURIComponent(kept.password), key)).to.equal(secret);
+    // Delivered, the whole password reaches the server that was checked.
+    await post(location(trapPort)).expect(200);
+    await app.request.post(`/api/v1/export/${id}/start`).query({ token }).expect(200);
+    await eventually(async () => trapped.includes(secret), 15_000);
+  });
+
+  it('R-ROB-5 a literal internal address is a 400 on save; one stored earlier fails at once, without retries, naming the rule', async () => {
+    for (const [transport, attr] of [
+      [{ type: 'webhook', options: { url: 'http://169.254.169.254/latest', secret: 'abc-def' } }, 'options.url'],
+      [{ type: 'webhook', options: { url: 'http://[64:ff9b::a9fe:a9fe]/latest' } }, 'options.url'],
+      [{ type: 'sftp', options: sftpOptions({ host: '10.0.0.7' }) }, 'options.host'],
+      [{ type: 'url', url: 'sftp://alice:pw@[::ffff:192.168.0.1]/x' }, 'url'],
+      [{ type: 's3', options: { endpoint: 'http://[fd00::1]:9000', bucket: 'b1b', access_key_id: 'k', secret_access_key: 's' } }, 'options.endpoint'],
+    ] as const) {
+      const res = await app.request.put('/api/v1/export').query({ token }).send({ export: { name: 'x' }, _transports: [transport] }).expect(400);
+      expect(res.body.parameters.path).to.equal(`_transports[0].${attr}`);
+      expect(res.body.description).to.match(/not allowed/);
+    }
+    // Saved before the administrator shortened TRANSPORT_ALLOW_HOSTS (written straight to the row here).
+    const created = await put({ export: { name: 'metadata' }, _schedules: [{ cron: '0 3 * * *' }] });
+    const id = created.export._id;
+    await app.db('exports').where({ id }).update({ transports: JSON.stringify([{ type: 'webhook', options: { url: 'http://169.254.169.254/latest' } }]) });
+    await app.request.post(`/api/v1/export/${id}/start`).query({ token }).expect(200);
+    const failed = await eventually(transportState(id, 0, 'failed'), 15_000);
+    expect(failed._transports[0]._failure_reason).to.match(/not allowed: link-local address/);
+    const row = await app.db('transport_deliveries').where({ export_id: id }).first();
+    expect(row.attempts).to.equal(1);
+    expect(failed._transports[0]._log.filter((l: { message: string }) => /attempt \d failed/.test(l.message))).to.have.length(1);
   });
 
   it('R-TR-2 email notify=failure mails a failed run with its reason; notify=success does not', async () => {

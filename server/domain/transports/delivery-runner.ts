@@ -1,8 +1,8 @@
 /**
  * Runs an export's transports after its run (R-TR-1):
  * - after a successful run (the runner's `onPublished`), every `_transports` entry is delivered, all in parallel,
- *   each with 3 attempts and back-off; after a failed run (`onFailed`) only the `email` entries whose `notify`
- *   covers failures;
+ *   each with 3 attempts and back-off (a permanent failure such as a destination refused by policy ends at the
+ *   first); after a failed run (`onFailed`) only the `email` entries whose `notify` covers failures;
  * - one `transport_deliveries` row per run and entry is the source of `_transports[i]._state`, `_failure_reason`
  *   and `_log`; a failure logs TRANSPORT_FAILED on the export, a success TRANSPORT_FINISH. The export's state and
  *   files are never touched by a delivery;
@@ -23,7 +23,7 @@ import { setExpiry } from '../exports/expiry.js';
 import { RUN_COLUMNS, type RunRow } from '../runs/queue.js';
 import { packedFiles, plainFiles } from './delivery-files.js';
 import { downloadLinks } from './download-links.js';
-import { isTransportError, redact } from './failure.js';
+import { isPermanent, isTransportError, redact } from './failure.js';
 import type { Packer, TransportRegistry } from './registry.js';
 import { deliveryOptions, secretValues } from './stored-transports.js';
 import type { DeliveryContext, DeliveryFile, TransportEmail } from './transport.js';
@@ -209,6 +209,11 @@ export class DeliveryRunner {
           'transport attempt failed',
         );
         await this.appendLog(deliveryId, `attempt ${attempt} failed`, { reason });
+        // A refusal by policy (destination, mail cap) gives the same answer every time: fail now (R-ROB-5).
+        if (isPermanent(err)) {
+          await endDeliveries(db, (q) => q.where({ id: deliveryId }), 'failed', reason, { attempts: attempt });
+          return;
+        }
         if (attempt < DELIVERY_ATTEMPTS) await sleep(this.delay(attempt), signal);
       }
     }

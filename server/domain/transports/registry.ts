@@ -1,6 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
-import { apiError, invalidValue } from '../errors.js';
+import { AppError, apiError, invalidValue, isAppError } from '../errors.js';
 import { createDirectoryTransport } from './directory.js';
 import { createDownloadTransport } from './download.js';
 import { createEmailTransport } from './email.js';
@@ -9,7 +9,7 @@ import { createMailSender, type MailSender } from './mail-sender.js';
 import { createS3Transport } from './s3.js';
 import { createSftpTransport } from './sftp.js';
 import type { Transport, TransportEmail } from './transport.js';
-import { createUrlTransport } from './url.js';
+import { createUrlTransport, liftSeedUrl } from './url.js';
 import { joinPath, parseWith } from './validation.js';
 import { createWebhookTransport } from './webhook.js';
 
@@ -81,11 +81,28 @@ export function createTransportRegistry(deps: TransportRegistryDeps): TransportR
   add(createFtpTransport({ allowHosts: deps.allowHosts, timeoutMs: t, tls: deps.ftpTls }));
   add(createS3Transport({ allowHosts: deps.allowHosts, connectTimeoutMs: t, partSize: deps.s3PartSize }));
   add(createWebhookTransport({ allowHosts: deps.allowHosts, timeoutMs: t }));
-  add(createUrlTransport((type) => (type === 'url' ? undefined : map.get(type))));
+  add(createUrlTransport((type) => (type === 'url' ? undefined : map.get(type)), deps.allowHosts));
 
   const findTransport = (type: string) => map.get(type);
 
   function validateEntry(input: unknown, at: string): TransportEntry {
+    const lifted = liftSeedUrl(input);
+    if (lifted === input) return validateLifted(input, at);
+    // The seed form `{"type": "url", "url": …}`: errors about the URL name the attribute the client sent.
+    try {
+      return validateLifted(lifted, at);
+    } catch (err) {
+      const from = `${at}.options.url`;
+      if (!isAppError(err) || err.parameters.path !== from) throw err;
+      const name = err.code.slice(`error.${err.realm}.`.length);
+      throw new AppError(err.status, err.realm, name, err.message.split(from).join(`${at}.url`), {
+        ...err.parameters,
+        path: `${at}.url`,
+      });
+    }
+  }
+
+  function validateLifted(input: unknown, at: string): TransportEntry {
     const entry = parseWith(entrySchema, input, at);
     const transport = findTransport(entry.type);
     if (!transport) {

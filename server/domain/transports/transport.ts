@@ -43,6 +43,12 @@ export interface Transport<Options = Record<string, unknown>> {
   readonly secretOptions: readonly string[];
   /** Validates and normalises `options`; throws an AppError (400, parameters.path) when invalid. */
   validate(options: unknown, path: string): Options;
+  /**
+   * What the secrets protect (R-ROB-7): the options naming where they are sent (host, port, username, endpoint, URL
+   * …), as a JSON-comparable value. A secret sent back as "***" is kept only while this is unchanged. Transports
+   * without secrets need none.
+   */
+  destination?(options: Options): unknown;
   /** Hosts this delivery will connect to, for the TRANSPORT_ALLOW_HOSTS check (R-TR-5). */
   hosts(options: Options): string[];
   deliver(options: Options, ctx: DeliveryContext): Promise<void>;

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { checkHostAllowed, guardedLookup } from './allow-hosts.js';
 import { toTransportError, TransportError } from './failure.js';
 import type { DeliveryContext, Transport } from './transport.js';
-import { parseWith } from './validation.js';
+import { httpUrlSchema, parseWith, refuseLiteralHost } from './validation.js';
 
 export interface WebhookOptions {
   url: string;
@@ -18,11 +18,7 @@ export interface WebhookDeps {
 }
 
 const schema = z.strictObject({
-  url: z
-    .string()
-    .url()
-    .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL')
-    .refine((u) => !new URL(u).username && !new URL(u).password, 'must not contain credentials; use secret'),
+  url: httpUrlSchema,
   secret: z.string().min(1).max(1024).optional(),
 });
 
@@ -58,7 +54,13 @@ export function createWebhookTransport(deps: WebhookDeps): Transport<WebhookOpti
   return {
     type: 'webhook',
     secretOptions: ['secret'],
-    validate: (options, path) => parseWith(schema, options, path) as WebhookOptions,
+    validate(options, path) {
+      const o = parseWith(schema, options, path) as WebhookOptions;
+      refuseLiteralHost(new URL(o.url).hostname, deps.allowHosts, `${path}.url`);
+      return o;
+    },
+    // The whole URL: the receiver is its origin and path; a query may select a tenant on a shared endpoint.
+    destination: (o) => ({ url: new URL(o.url).href }),
     hosts: (o) => [new URL(o.url).hostname.replace(/^\[|\]$/g, '')],
     async deliver(o, ctx) {
       const url = new URL(o.url);

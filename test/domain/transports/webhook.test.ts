@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { isPermanent } from '../../../server/domain/transports/failure.js';
 import { createWebhookTransport } from '../../../server/domain/transports/webhook.js';
 import { expectNoSecrets, freePort, makeCtx, rejection } from './helpers.js';
 
@@ -60,15 +61,29 @@ describe('webhook transport (node http server)', () => {
     assert.match(err.message, /refused/);
   });
 
-  it('R-TR-5 webhook refuses loopback unless listed, and the metadata address always', async () => {
+  it('R-TR-5 R-ROB-5 webhook refuses loopback unless listed (a literal on save, a name on delivery, permanently)', async () => {
     const t = transport([]);
-    const err = await rejection(() => t.deliver(t.validate({ url }, 'o'), makeCtx()));
-    assert.match(err.message, /not allowed: it is a loopback address/);
-    const err2 = await rejection(() =>
-      t.deliver(t.validate({ url: 'http://169.254.169.254/latest/' }, 'o'), makeCtx()),
+    assert.throws(
+      () => t.validate({ url }, 'o'),
+      (e: any) => e.status === 400 && e.parameters.path === 'o.url' && /loopback/.test(e.message),
     );
-    assert.match(err2.message, /link-local/);
+    assert.throws(() => t.validate({ url: 'http://169.254.169.254/latest/' }, 'o'), /link-local/);
+    assert.throws(() => t.validate({ url: 'http://[64:ff9b::a9fe:a9fe]/latest/' }, 'o'), /NAT64.*link-local/);
+    // A name is judged on the addresses it resolves to when the delivery connects.
+    const err = await rejection(() => t.deliver({ url: url.replace('127.0.0.1', 'localhost') }, makeCtx()));
+    assert.match(err.message, /not allowed: loopback address/);
+    assert.ok(isPermanent(err));
     assert.equal(received.length, 0);
+  });
+
+  it('R-ROB-8 webhook validation answers a 400, never a TypeError, for strings that are no URL', () => {
+    const t = transport();
+    for (const bad of ['not a url', 'http://[::1', 'http://exa mple.com/', '']) {
+      assert.throws(
+        () => t.validate({ url: bad }, 'o'),
+        (e: any) => e.status === 400 && e.parameters.path === 'o.url',
+      );
+    }
   });
 
   it('R-TR-2 webhook validation refuses non-http URLs and credentials in the URL', () => {
