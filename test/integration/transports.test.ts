@@ -22,6 +22,7 @@ const HOOK_SECRET = 'hook-Secret-77-abc';
 describe('transports end to end (R-TR)', () => {
   let app: TestApp;
   let token: string;
+  let userId: number;
   let sftp: SftpTestServer;
   let s3: S3TestServer;
   let smtp: SMTPServer;
@@ -138,7 +139,7 @@ describe('transports end to end (R-TR)', () => {
       compose: { deliveryRetryDelaysMs: [20, 20], transportDeps: { timeoutMs: 3000 } },
       logDestination: capture,
     });
-    token = (await app.login('shipper')).token;
+    ({ token, userId } = await app.login('shipper'));
     gate.releaseAll();
     worker = app.createWorker({ pollMs: 50, heartbeatMs: 200, sweepMs: 100_000 });
     worker.start();
@@ -226,10 +227,12 @@ describe('transports end to end (R-TR)', () => {
     expect(s3Keys).to.have.length(2);
     expect(s3Keys.at(-1)).to.match(/manifest\.json$/);
     // Directory with packer zip: the archive streamed from the archive module, plus the manifest.
-    const [dirRun] = await readdir(path.join(outRoot, 'Quarterly'));
-    const delivered = (await readdir(path.join(outRoot, 'Quarterly', dirRun!))).sort();
+    // Directory deliveries land below the owner's folder inside the root (R-ROB-6).
+    const mine = path.join(outRoot, String(userId), 'Quarterly');
+    const [dirRun] = await readdir(mine);
+    const delivered = (await readdir(path.join(mine, dirRun!))).sort();
     expect(delivered).to.deep.equal(['Quarterly.zip', 'manifest.json']);
-    const zip = await readFile(path.join(outRoot, 'Quarterly', dirRun!, 'Quarterly.zip'));
+    const zip = await readFile(path.join(mine, dirRun!, 'Quarterly.zip'));
     expect(zip.subarray(0, 2).toString()).to.equal('PK');
     expect(zip.includes(Buffer.from(`run ${done._last_run._id} of export ${id}`))).to.equal(true);
     // Webhook: signed JSON summary.
@@ -237,6 +240,32 @@ describe('transports end to end (R-TR)', () => {
     expect(call).to.not.equal(undefined);
     expect(call!.signature).to.equal(`sha256=${createHmac('sha256', HOOK_SECRET).update(call!.body).digest('hex')}`);
     expect(done._transports[3]._log.length).to.be.greaterThan(0);
+  });
+
+  it('R-ROB-6 another user\'s export with the same name and path delivers into its own folder, never into yours', async () => {
+    const neighbour = await app.login('neighbour');
+    const deliver = async (who: string, name: string) => {
+      const res = await app.request
+        .put('/api/v1/export')
+        .query({ token: who })
+        .send({ export: { name }, _transports: [{ type: 'directory', options: { path: path.join(outRoot, 'shared') } }] })
+        .expect(200);
+      const id = res.body.export._id;
+      return eventually(async () => {
+        const e = (await app.request.get(`/api/v1/export/${id}`).query({ token: who }).expect(200)).body;
+        return e._transports[0]._state === 'done' ? e : null;
+      }, 15_000);
+    };
+    await deliver(token, 'Same name');
+    const mine = path.join(outRoot, String(userId), 'shared', 'Same name');
+    const [myRun] = await readdir(mine);
+    const myManifest = await readFile(path.join(mine, myRun!, 'manifest.json'), 'utf8');
+    await deliver(neighbour.token, 'Same name');
+    const theirs = path.join(outRoot, String(neighbour.userId), 'shared', 'Same name');
+    expect(await readdir(theirs)).to.have.length(1);
+    expect(await readdir(mine)).to.deep.equal([myRun]);
+    expect(await readFile(path.join(mine, myRun!, 'manifest.json'), 'utf8')).to.equal(myManifest);
+    expect(await stat(path.join(outRoot, 'shared')).catch(() => null)).to.equal(null);
   });
 
   it('R-TR-1 R-TR-4 a refused SFTP login: 3 attempts, TRANSPORT_FAILED, export stays done, no secret in any log line or response', async () => {

@@ -12,6 +12,7 @@
  * - secrets are decrypted in memory only for `deliver`; failure reasons are redacted against them again before they
  *   are stored or logged (R-TR-4), and errors are logged by message, never as objects carrying options.
  */
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { withTransaction } from '../../infra/db/transaction.js';
 import type { Logger } from '../../infra/logger.js';
@@ -185,6 +186,8 @@ export class DeliveryRunner {
       links,
       customData: (exp.definition.custom_data as { key: string; value: string }[] | undefined) ?? [],
       email: (entry.email as TransportEmail | undefined) ?? null,
+      ownerId: Number(exp.owner_id),
+      deliveryId: randomUUID(),
       signal,
       log: (message, info) => void this.appendLog(deliveryId, message, info),
     };

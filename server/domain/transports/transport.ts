@@ -33,6 +33,10 @@ export interface DeliveryContext {
    * Optional so callers written before it existed still compile.
    */
   email?: TransportEmail | null;
+  /** The export's owner: directory deliveries are confined to the owner's folder, mail caps count per owner. */
+  ownerId?: number;
+  /** Identifies this delivery across its attempts (the webhook's `delivery_id`, for receivers that deduplicate). */
+  deliveryId?: string;
   signal: AbortSignal;
   log(message: string, info?: Record<string, unknown>): void;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { createTransportRegistry } from '../../../server/domain/transports/registry.js';
 import { parseLocationUrl } from '../../../server/domain/transports/url.js';
-import { makeCtx, RUN_FOLDER, tempDir } from './helpers.js';
+import { makeCtx, OWNER_ID, RUN_FOLDER, tempDir } from './helpers.js';
 import { readTree } from './remote-suite.js';
 
 const registry = (roots: string[] = ['/srv/exports']) =>
@@ -155,7 +155,7 @@ describe('transport registry and url transport', () => {
     try {
       const t = registry([root.dir]).getTransport('url');
       await t.deliver(t.validate({ url: `file://${root.dir}/drop` }, 'o'), makeCtx());
-      assert.equal((await readTree(path.join(root.dir, 'drop', RUN_FOLDER))).size, 3);
+      assert.equal((await readTree(path.join(root.dir, String(OWNER_ID), 'drop', RUN_FOLDER))).size, 3);
     } finally {
       await root.remove();
     }
