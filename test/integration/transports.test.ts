@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { SMTPServer } from 'smtp-server';
 import { isExpired } from '../../server/domain/exports/expiry.js';
+import { createMailQuota } from '../../server/domain/transports/mail-quota.js';
 import type { Worker } from '../../server/domain/runs/worker.js';
 import { decryptSecret, parseSecretKey } from '../../server/infra/secrets/secret-box.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
@@ -30,7 +31,7 @@ describe('transports end to end (R-TR)', () => {
   let hookUrl: string;
   let hold = false;
   const held: ServerResponse[] = [];
-  const hookBodies: { body: string; signature: string }[] = [];
+  const hookBodies: { body: string; signature: string; url: string }[] = [];
   const mails: string[] = [];
   const logLines: string[] = [];
   const dirs: string[] = [];
@@ -95,7 +96,7 @@ describe('transports end to end (R-TR)', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        hookBodies.push({ body: Buffer.concat(chunks).toString(), signature: String(req.headers['x-export-signature']) });
+        hookBodies.push({ body: Buffer.concat(chunks).toString(), signature: String(req.headers['x-export-signature']), url: String(req.url) });
         if (hold) held.push(res);
         else res.writeHead(204).end();
       });
@@ -135,6 +136,10 @@ describe('transports end to end (R-TR)', () => {
         SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as { port: number }).port}`,
         LOG_LEVEL: 'debug',
         PUBLIC_URL: 'https://exports.example',
+        DELIVERY_CONCURRENCY: '3',
+        DELIVERY_CONCURRENCY_PER_OWNER: '2',
+        MAIL_MAX_RECIPIENTS: '3',
+        MAIL_MAX_PER_DAY: '3',
       },
       compose: { deliveryRetryDelaysMs: [20, 20], transportDeps: { timeoutMs: 3000 } },
       logDestination: capture,
@@ -239,6 +244,10 @@ describe('transports end to end (R-TR)', () => {
     const call = hookBodies.find((b) => JSON.parse(b.body).runId === done._last_run._id || b.body.includes(`"export`));
     expect(call).to.not.equal(undefined);
     expect(call!.signature).to.equal(`sha256=${createHmac('sha256', HOOK_SECRET).update(call!.body).digest('hex')}`);
+    // Replay protection inside the signed body (R-ROB-8).
+    const signed = JSON.parse(call!.body);
+    expect(signed.delivery_id).to.match(/^[0-9a-f-]{36}$/);
+    expect(Math.abs(Date.parse(signed.timestamp) - Date.now())).to.be.lessThan(60_000);
     expect(done._transports[3]._log.length).to.be.greaterThan(0);
   });
 
@@ -392,6 +401,74 @@ describe('transports end to end (R-TR)', () => {
     } finally {
       gate.failWith = null;
     }
+  });
+
+  it('R-ROB-8 deliveries are capped per process and per owner: one user\'s transports cannot take every slot', async () => {
+    hold = true;
+    const at = (tag: string) => hookBodies.filter((b) => b.url.includes(`tag=${tag}`)).length;
+    try {
+      const greedy = await put({
+        export: { name: 'greedy' },
+        _transports: ['g1', 'g2', 'g3'].map((tag) => ({ type: 'webhook', options: { url: `${hookUrl}?tag=${tag}` } })),
+      });
+      await eventually(async () => at('g1') + at('g2') + at('g3') === 2, 15_000);
+      const other = await app.login('patient');
+      await app.request
+        .put('/api/v1/export')
+        .query({ token: other.token })
+        .send({ export: { name: 'modest' }, _transports: [{ type: 'webhook', options: { url: `${hookUrl}?tag=m1` } }] })
+        .expect(200);
+      // The other owner gets the third slot although the greedy one queued first.
+      await eventually(async () => at('m1') === 1, 15_000);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(at('g1') + at('g2') + at('g3')).to.equal(2);
+      const waiting = (await get(greedy.export._id))._transports.map((t: { _state: string }) => t._state).sort();
+      expect(waiting).to.deep.equal(['pending', 'processing', 'processing']);
+    } finally {
+      hold = false;
+      for (const r of held.splice(0)) r.writeHead(204).end();
+    }
+    await eventually(async () => at('g1') + at('g2') + at('g3') === 3 && app.deliveries.inFlight === 0, 15_000);
+  });
+
+  it('R-ROB-8 e-mail is capped per user: recipients per message on save and delivery, messages per day in the database', async () => {
+    const postman = await app.login('postman');
+    const mail = (to: string[]) => ({ type: 'email', options: { notify: 'always' }, email: { recipients: to, message: '' } });
+    const tooMany = await app.request
+      .put('/api/v1/export')
+      .query({ token: postman.token })
+      .send({ export: { name: 'spam' }, _transports: [mail(['a@x.test', 'b@x.test', 'c@x.test', 'd@x.test'])] })
+      .expect(400);
+    expect(tooMany.body.parameters.path).to.equal('_transports[0].email.recipients');
+    expect(tooMany.body.description).to.match(/MAIL_MAX_RECIPIENTS/);
+    mails.length = 0;
+    const created = await app.request
+      .put('/api/v1/export')
+      .query({ token: postman.token })
+      .send({ export: { name: 'newsletter' }, _transports: ['1', '2', '3', '4'].map((n) => mail([`r${n}@x.test`])) })
+      .expect(200);
+    const id = created.body.export._id;
+    const settled = await eventually(async () => {
+      const e = (await app.request.get(`/api/v1/export/${id}`).query({ token: postman.token }).expect(200)).body;
+      return e._transports.every((t: { _state: string }) => t._state === 'done' || t._state === 'failed') ? e : null;
+    }, 15_000);
+    const states = settled._transports.map((t: { _state: string }) => t._state);
+    expect(states.filter((x: string) => x === 'done')).to.have.length(3);
+    const refused = settled._transports.find((t: { _state: string }) => t._state === 'failed');
+    expect(refused._failure_reason).to.match(/limit of 3 e-mails in 24 hours \(MAIL_MAX_PER_DAY\)/);
+    expect(mails).to.have.length(3);
+    const rows = await app.db('transport_deliveries').where({ export_id: id, state: 'failed' });
+    expect(rows.map((r: { attempts: number }) => r.attempts)).to.deep.equal([1]);
+    // The count is in the database: deleting the export, or a new process, does not reset it.
+    await app.request.delete(`/api/v1/export/${id}`).query({ token: postman.token }).expect(200);
+    const fresh = createMailQuota(app.db, { maxRecipients: 3, maxPerDay: 3 });
+    const err = await fresh.reserve(postman.userId, 1).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).to.match(/MAIL_MAX_PER_DAY/);
+    // Other users are not affected.
+    await (await fresh.reserve(userId, 1))();
   });
 
   it('R-FILE-5 R-EXP-10 download: links with exact sizes and the passkey, _expires_at, expiry deletes the files, a start revives', async () => {

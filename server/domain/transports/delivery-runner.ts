@@ -23,6 +23,7 @@ import { publishedFiles } from '../exports/export-repo.js';
 import { setExpiry } from '../exports/expiry.js';
 import { RUN_COLUMNS, type RunRow } from '../runs/queue.js';
 import { packedFiles, plainFiles } from './delivery-files.js';
+import { DeliverySlots } from './delivery-slots.js';
 import { downloadLinks } from './download-links.js';
 import { isPermanent, isTransportError, redact } from './failure.js';
 import type { Packer, TransportRegistry } from './registry.js';
@@ -50,7 +51,13 @@ export interface DeliveryRunnerDeps {
   /** Back-off before attempts 2, 3 (tests pass small values). */
   retryDelaysMs?: readonly number[];
   watchdogMs?: number;
+  /** Deliveries running at once in this process (DELIVERY_CONCURRENCY), and per export owner. */
+  concurrency?: number;
+  concurrencyPerOwner?: number;
 }
+
+export const DEFAULT_DELIVERY_CONCURRENCY = 8;
+export const DEFAULT_DELIVERY_CONCURRENCY_PER_OWNER = 4;
 
 interface Active {
   deliveryId: number;
@@ -64,8 +71,14 @@ export class DeliveryRunner {
   private readonly active = new Map<number, Active>();
   private readonly tasks = new Set<Promise<void>>();
   private watchdog: NodeJS.Timeout | null = null;
+  private readonly slots: DeliverySlots;
 
-  constructor(private readonly deps: DeliveryRunnerDeps) {}
+  constructor(private readonly deps: DeliveryRunnerDeps) {
+    this.slots = new DeliverySlots(
+      deps.concurrency ?? DEFAULT_DELIVERY_CONCURRENCY,
+      deps.concurrencyPerOwner ?? DEFAULT_DELIVERY_CONCURRENCY_PER_OWNER,
+    );
+  }
 
   /** Hook for RunnerDeps.onPublished. Returns once the deliveries are recorded; they run in the background. */
   onPublished = async (run: RunRow): Promise<void> => {
@@ -193,34 +206,61 @@ export class DeliveryRunner {
     };
     let reason = 'The delivery failed.';
     for (let attempt = 1; attempt <= DELIVERY_ATTEMPTS; attempt++) {
-      if (signal.aborted || !(await this.claimAttempt(deliveryId, attempt))) return this.cancelled(deliveryId, signal);
-      try {
-        const options = deliveryOptions(registry, entry, secretKey);
-        await transport.deliver(options, ctx);
-        await endDeliveries(db, (q) => q.where({ id: deliveryId, state: 'processing' }), 'done', null);
-        log.info({ attempt }, 'transport delivered');
-        return;
-      } catch (err) {
-        if (signal.aborted) return this.cancelled(deliveryId, signal);
-        reason = redact(
-          isTransportError(err) ? err.message : `The ${type} delivery failed because of an internal error.`,
-          secrets,
-        );
-        const cause = (err as { cause?: unknown }).cause;
-        log.warn(
-          { attempt, reason, cause: cause instanceof Error ? redact(cause.message, secrets) : undefined },
-          'transport attempt failed',
-        );
-        await this.appendLog(deliveryId, `attempt ${attempt} failed`, { reason });
+      // Each attempt holds a slot (R-ROB-8); a waiting delivery stays `pending`, the back-off holds none.
+      const release = await this.slots.acquire(ctx.ownerId ?? 0, signal);
+      if (!release) return this.cancelled(deliveryId, signal);
+      const outcome = await this.attempt(deliveryId, attempt, () => transport.deliver(deliveryOptions(registry, entry, secretKey), ctx), {
+        signal,
+        type,
+        secrets,
+        log,
+      }).finally(release);
+      if (outcome === 'ended') return;
+      reason = outcome.reason;
+      if (outcome.permanent) {
         // A refusal by policy (destination, mail cap) gives the same answer every time: fail now (R-ROB-5).
-        if (isPermanent(err)) {
-          await endDeliveries(db, (q) => q.where({ id: deliveryId }), 'failed', reason, { attempts: attempt });
-          return;
-        }
-        if (attempt < DELIVERY_ATTEMPTS) await sleep(this.delay(attempt), signal);
+        await endDeliveries(db, (q) => q.where({ id: deliveryId }), 'failed', reason, { attempts: attempt });
+        return;
       }
+      if (attempt < DELIVERY_ATTEMPTS) await sleep(this.delay(attempt), signal);
     }
     await endDeliveries(db, (q) => q.where({ id: deliveryId }), 'failed', reason, { attempts: DELIVERY_ATTEMPTS });
+  }
+
+  /** One attempt: 'ended' when the delivery is finished (done or cancelled), else why it failed. */
+  private async attempt(
+    deliveryId: number,
+    attempt: number,
+    run: () => Promise<void>,
+    o: { signal: AbortSignal; type: string; secrets: string[]; log: Logger },
+  ): Promise<'ended' | { reason: string; permanent: boolean }> {
+    const { db } = this.deps;
+    if (o.signal.aborted || !(await this.claimAttempt(deliveryId, attempt))) {
+      await this.cancelled(deliveryId, o.signal);
+      return 'ended';
+    }
+    try {
+      await run();
+      await endDeliveries(db, (q) => q.where({ id: deliveryId, state: 'processing' }), 'done', null);
+      o.log.info({ attempt }, 'transport delivered');
+      return 'ended';
+    } catch (err) {
+      if (o.signal.aborted) {
+        await this.cancelled(deliveryId, o.signal);
+        return 'ended';
+      }
+      const reason = redact(
+        isTransportError(err) ? err.message : `The ${o.type} delivery failed because of an internal error.`,
+        o.secrets,
+      );
+      const cause = (err as { cause?: unknown }).cause;
+      o.log.warn(
+        { attempt, reason, cause: cause instanceof Error ? redact(cause.message, o.secrets) : undefined },
+        'transport attempt failed',
+      );
+      await this.appendLog(deliveryId, `attempt ${attempt} failed`, { reason });
+      return { reason, permanent: isPermanent(err) };
+    }
   }
 
   private delay(attempt: number): number {

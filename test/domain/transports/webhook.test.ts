@@ -97,4 +97,60 @@ describe('webhook transport (node http server)', () => {
       (e: any) => e.parameters.path === 'o.url',
     );
   });
+
+  it('R-ROB-8 the signed body carries a delivery id and a timestamp; a replayed or altered call fails verification', async () => {
+    const t = transport();
+    const before = Date.now();
+    await t.deliver(t.validate({ url, secret: SECRET }, 'o'), makeCtx({ deliveryId: 'd-1' }));
+    await t.deliver(t.validate({ url, secret: SECRET }, 'o'), makeCtx({ deliveryId: 'd-1' }));
+    const [first, retry] = received.map((r) => r.body);
+    const json = JSON.parse(first!.toString());
+    assert.equal(json.delivery_id, 'd-1');
+    assert.ok(Date.parse(json.timestamp) >= before - 1000 && Date.parse(json.timestamp) <= Date.now() + 1000);
+    assert.ok(received.every((r) => r.signatureOk), 'the signature covers the body with id and timestamp');
+    // The receiver of the README: fresh, correctly signed, not seen before.
+    const seen = new Set<string>();
+    const sign = (body: Buffer) => `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
+    assert.equal(verifyWebhook(first!, sign(first!), SECRET, seen), true);
+    assert.equal(verifyWebhook(first!, sign(first!), SECRET, seen), false, 'a replay of the same call');
+    assert.equal(JSON.parse(retry!.toString()).delivery_id, 'd-1', 'attempts of one delivery share the id');
+    const stale = Buffer.from(JSON.stringify({ ...json, delivery_id: 'd-2', timestamp: new Date(before - 3_600_000).toISOString() }));
+    assert.equal(verifyWebhook(stale, sign(stale), SECRET, seen), false, 'an old timestamp');
+    const forged = Buffer.from(JSON.stringify({ ...json, delivery_id: 'd-3' }));
+    assert.equal(verifyWebhook(forged, sign(first!), SECRET, seen), false, 'a changed id breaks the signature');
+  });
+
+  it('R-ROB-8 webhook has an overall deadline: a server trickling its answer cannot hold the delivery', async () => {
+    const slow = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const timer = setInterval(() => res.write('.'), 50);
+      res.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const t = createWebhookTransport({ allowHosts: ['127.0.0.1'], timeoutMs: 2000, deadlineMs: 600 });
+      const started = Date.now();
+      const err = await rejection(() =>
+        t.deliver({ url: `http://127.0.0.1:${(slow.address() as { port: number }).port}/` }, makeCtx()),
+      );
+      assert.match(err.message, /did not answer completely within 0\.6 s/);
+      assert.ok(Date.now() - started < 5000, 'cut by the deadline, not by the socket timeout');
+    } finally {
+      slow.closeAllConnections();
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
+    }
+  });
 });
+
+/** The README's verification snippet (Verifying webhooks), kept identical so the documentation is tested. */
+function verifyWebhook(rawBody: Buffer, signatureHeader: string, secret: string, seenIds: Set<string>): boolean {
+  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`);
+  const given = Buffer.from(String(signatureHeader));
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
+  const { delivery_id, timestamp } = JSON.parse(rawBody.toString('utf8'));
+  if (Math.abs(Date.now() - Date.parse(timestamp)) > 5 * 60 * 1000) return false; // stale or from the future
+  if (seenIds.has(delivery_id)) return false; // replayed (keep ids for at least the 5 minutes)
+  seenIds.add(delivery_id);
+  return true;
+}
