@@ -404,6 +404,8 @@ describe('transports end to end (R-TR)', () => {
   });
 
   it('R-ROB-8 deliveries are capped per process and per owner: one user\'s transports cannot take every slot', async () => {
+    // Slots are counted per process: start from none in use (earlier tests' retries have ended).
+    await eventually(async () => app.deliveries.inFlight === 0, 15_000);
     hold = true;
     const at = (tag: string) => hookBodies.filter((b) => b.url.includes(`tag=${tag}`)).length;
     try {

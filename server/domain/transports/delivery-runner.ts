@@ -6,6 +6,8 @@
  * - one `transport_deliveries` row per run and entry is the source of `_transports[i]._state`, `_failure_reason`
  *   and `_log`; a failure logs TRANSPORT_FAILED on the export, a success TRANSPORT_FINISH. The export's state and
  *   files are never touched by a delivery;
+ * - at most `concurrency` attempts run at once in this process, `concurrencyPerOwner` of them for one owner
+ *   (DeliverySlots); the others wait as `pending`;
  * - deliveries run in the background of the worker process (the run's slot is free again at once). A watchdog
  *   touches their rows every second; a row another instance marked failed (stop) or removed (delete) aborts the
  *   delivery here, and rows whose process died are failed by `sweepStaleDeliveries`;
@@ -109,7 +111,7 @@ export class DeliveryRunner {
     for (const a of this.active.values()) if (a.exportId === exportId) a.controller.abort(new Error('export stopped or deleted'));
   }
 
-  /** Deliveries in flight in this process. */
+  /** Deliveries in flight in this process, including those waiting for a slot. */
   get inFlight(): number {
     return this.active.size;
   }
