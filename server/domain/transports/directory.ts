@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { invalidValue } from '../errors.js';
-import { cancelled, toTransportError, TransportError } from './failure.js';
+import { cancelled, permanentError, toTransportError, TransportError } from './failure.js';
 import { deliveryOrder, foldersOf, partPath, runFolder } from './layout.js';
 import type { DeliveryContext, Transport } from './transport.js';
 import { parseWith } from './validation.js';
@@ -107,7 +107,8 @@ export function createDirectoryTransport(roots: readonly string[]): Transport<Di
     }
   };
 
-  const outside = (p: string) => new TransportError(`The directory ${p} resolves outside the allowed directories`);
+  // Permanent: the roots or the symlinks changed since the path was saved; a retry would meet the same folders.
+  const outside = (p: string) => permanentError(`The directory ${p} resolves outside the allowed directories`);
 
   /** The run folder, created exclusively by this attempt. */
   async function runFolderOf(base: string, ctx: DeliveryContext, created: Created): Promise<string> {

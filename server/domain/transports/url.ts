@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { apiError, invalidValue } from '../errors.js';
+import { apiError, invalidValue, isAppError } from '../errors.js';
+import { permanentError } from './failure.js';
 import type { Transport } from './transport.js';
 import { parseWith, refuseLiteralHost } from './validation.js';
 
@@ -151,8 +152,15 @@ export function createUrlTransport(
       return target.hosts(options);
     },
     async deliver(o, ctx) {
-      const { target, options } = resolve(o, 'options');
-      await target.deliver(options, ctx);
+      let resolved: ReturnType<typeof resolve>;
+      try {
+        resolved = resolve(o, 'options');
+      } catch (err) {
+        // Valid when saved, refused now (TRANSPORT_ALLOW_HOSTS or the directory roots changed): no retry can help.
+        if (!isAppError(err)) throw err;
+        throw permanentError(err.message.replace(/^Attribute [^:]+: /, ''));
+      }
+      await resolved.target.deliver(resolved.options, ctx);
     },
   };
 }

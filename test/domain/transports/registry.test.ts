@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { isPermanent } from '../../../server/domain/transports/failure.js';
 import { createTransportRegistry } from '../../../server/domain/transports/registry.js';
 import { parseLocationUrl } from '../../../server/domain/transports/url.js';
-import { makeCtx, OWNER_ID, RUN_FOLDER, tempDir } from './helpers.js';
+import { makeCtx, OWNER_ID, RUN_FOLDER, rejection, tempDir } from './helpers.js';
 import { readTree } from './remote-suite.js';
 
 const registry = (roots: string[] = ['/srv/exports']) =>
@@ -148,6 +149,13 @@ describe('transport registry and url transport', () => {
     assert.equal(path({ type: 'url', options: { url: 'file:///srv/exports/a%2Fb' } }), '_transports[0].options.url');
     assert.equal(path({ type: 'sftp', options: { host: '::1', username: 'u', password: 'p' } }), '_transports[0].options.host');
     assert.equal(path({ type: 'ftp', options: { host: '192.168.1.1' } }), '_transports[0].options.host');
+  });
+
+  it('R-ROB-5 a url transport saved before its host was refused fails permanently, not as an internal error', async () => {
+    const t = registry().getTransport('url');
+    const err = await rejection(() => t.deliver({ url: 'sftp://u:p@10.0.0.1/x' }, makeCtx()));
+    assert.match(err.message, /^Connections to 10\.0\.0\.1 are not allowed: private address/);
+    assert.ok(isPermanent(err));
   });
 
   it('R-TR-2 url dispatches file:/// to the directory transport', async () => {
