@@ -165,8 +165,13 @@ function refusalOf(host: string, address: string, list: AllowList): string | nul
  */
 export function literalRefusal(host: string, allowList: readonly string[]): string | null {
   const bare = host.replace(/^\[|\]$/g, '');
-  if (!isIP(bare.split('%')[0]!)) return null;
-  return refusalOf(bare, bare, compile(allowList));
+  if (isIP(bare.split('%')[0]!)) return refusalOf(bare, bare, compile(allowList));
+  // `2130706433`, `0x7f.1`, `0177.0.0.1` are IPv4 literals to the resolver too; the URL parser gives their dotted form.
+  const probe = `http://${bare}/`;
+  const dotted = !bare.includes(':') && URL.canParse(probe) ? new URL(probe).hostname : '';
+  if (dotted === bare.toLowerCase() || isIP(dotted) !== 4) return null;
+  const why = refusalOf(dotted, dotted, compile(allowList));
+  return why && `${host} is the address ${dotted}. ${why}`;
 }
 
 export type Resolver = (host: string) => Promise<{ address: string; family: number }[]>;

@@ -121,5 +121,8 @@ describe('allow-hosts', () => {
     assert.equal(literalRefusal('10.0.0.1', ['10.0.0.0/8']), null);
     assert.equal(literalRefusal('localhost', []), null);
     assert.equal(literalRefusal('8.8.8.8', []), null);
+    for (const numeric of ['2130706433', '0x7f.1', '0177.0.0.1', '127.1']) assert.match(literalRefusal(numeric, [])!, /loopback/, numeric);
+    assert.equal(literalRefusal('134744072', []), null, '8.8.8.8 in decimal');
+    assert.equal(literalRefusal('files.example', []), null);
   });
 });
