@@ -10,7 +10,7 @@ import { Worker } from './domain/runs/worker.js';
 import { expireDownloads, setExpiry } from './domain/exports/expiry.js';
 import { Scheduler } from './domain/schedules/scheduler.js';
 import { DeliveryRunner, stopDeliveries, sweepStaleDeliveries } from './domain/transports/delivery-runner.js';
-import { createMailQuota } from './domain/transports/mail-quota.js';
+import { createMailQuota, purgeMailSends } from './domain/transports/mail-quota.js';
 import { createTransportRegistry, type TransportRegistry, type TransportRegistryDeps } from './domain/transports/registry.js';
 import { createTransportsValidator, createTransportsView } from './domain/transports/stored-transports.js';
 import { loadOrCreateSecretKeySync } from './infra/secrets/secret-box.js';
@@ -131,6 +131,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
             await setExpiry(db, config.EXPORT_TTL_DAYS);
             await expireDownloads(db, storage);
             await sweepStaleDeliveries(db);
+            await purgeMailSends(db);
           },
         },
         { concurrency: config.WORKER_CONCURRENCY, leaseMs: config.RUN_LEASE, ...overrides },

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { SMTPServer } from 'smtp-server';
 import { isExpired } from '../../server/domain/exports/expiry.js';
-import { createMailQuota } from '../../server/domain/transports/mail-quota.js';
+import { createMailQuota, purgeMailSends } from '../../server/domain/transports/mail-quota.js';
 import type { Worker } from '../../server/domain/runs/worker.js';
 import { decryptSecret, parseSecretKey } from '../../server/infra/secrets/secret-box.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
@@ -471,6 +471,10 @@ describe('transports end to end (R-TR)', () => {
     expect(err?.message).to.match(/MAIL_MAX_PER_DAY/);
     // Other users are not affected.
     await (await fresh.reserve(userId, 1))();
+    // The sweep keeps the rows of the last 24 hours (and only those).
+    await app.db('mail_sends').insert({ owner_id: userId, recipients: 1, sent_at: new Date(Date.now() - 2 * 86_400_000) });
+    expect(await purgeMailSends(app.db)).to.equal(1);
+    expect(Number((await app.db('mail_sends').where({ owner_id: postman.userId }).count({ n: '*' }))[0]!.n)).to.equal(3);
   });
 
   it('R-FILE-5 R-EXP-10 download: links with exact sizes and the passkey, _expires_at, expiry deletes the files, a start revives', async () => {

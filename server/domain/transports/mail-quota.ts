@@ -72,3 +72,8 @@ export function quotaMailer(sender: MailSender, quota: MailQuota): MailSender {
     },
   };
 }
+
+/** Sweep: rows older than the 24-hour window count for nothing any more. */
+export async function purgeMailSends(db: Knex): Promise<number> {
+  return db('mail_sends').whereRaw("sent_at < now() - interval '1 day'").delete();
+}
