@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { isPermanent } from '../../../server/domain/transports/failure.js';
 import { createWebhookTransport } from '../../../server/domain/transports/webhook.js';
@@ -143,14 +144,16 @@ describe('webhook transport (node http server)', () => {
   });
 });
 
-/** The README's verification snippet (Verifying webhooks), kept identical so the documentation is tested. */
-function verifyWebhook(rawBody: Buffer, signatureHeader: string, secret: string, seenIds: Set<string>): boolean {
-  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`);
-  const given = Buffer.from(String(signatureHeader));
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
-  const { delivery_id, timestamp } = JSON.parse(rawBody.toString('utf8'));
-  if (Math.abs(Date.now() - Date.parse(timestamp)) > 5 * 60 * 1000) return false; // stale or from the future
-  if (seenIds.has(delivery_id)) return false; // replayed (keep ids for at least the 5 minutes)
-  seenIds.add(delivery_id);
-  return true;
+/**
+ * The README's verification snippet (Transports, Webhooks), taken from the README itself so the documented code is
+ * the tested code.
+ */
+type Verify = (rawBody: Buffer, signatureHeader: string, secret: string, seenIds: Set<string>) => boolean;
+function readmeVerifier(): Verify {
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  const block = /```js\n([\s\S]*?function verifyWebhook[\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, 'the README has the verifyWebhook snippet');
+  const code = block.replace(/^\s*import .*$/m, '');
+  return new Function('createHmac', 'timingSafeEqual', `${code}\nreturn verifyWebhook;`)(createHmac, timingSafeEqual);
 }
+const verifyWebhook: Verify = (...args) => readmeVerifier()(...args);
