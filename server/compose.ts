@@ -10,6 +10,7 @@ import { Worker } from './domain/runs/worker.js';
 import { expireDownloads, setExpiry } from './domain/exports/expiry.js';
 import { Scheduler } from './domain/schedules/scheduler.js';
 import { DeliveryRunner, stopDeliveries, sweepStaleDeliveries } from './domain/transports/delivery-runner.js';
+import { createMailQuota, purgeMailSends } from './domain/transports/mail-quota.js';
 import { createTransportRegistry, type TransportRegistry, type TransportRegistryDeps } from './domain/transports/registry.js';
 import { createTransportsValidator, createTransportsView } from './domain/transports/stored-transports.js';
 import { loadOrCreateSecretKeySync } from './infra/secrets/secret-box.js';
@@ -55,6 +56,8 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     allowHosts: config.TRANSPORT_ALLOW_HOSTS,
     directoryRoots: config.TRANSPORT_DIRECTORY_ROOTS,
     smtpUrl: config.SMTP_URL || null,
+    webhookDeadlineMs: config.WEBHOOK_DEADLINE,
+    mailQuota: createMailQuota(db, { maxRecipients: config.MAIL_MAX_RECIPIENTS, maxPerDay: config.MAIL_MAX_PER_DAY }),
     ...opts.transportDeps,
   });
   const scheduler = new Scheduler({
@@ -74,6 +77,8 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     publicUrl: config.PUBLIC_URL,
     exportTtlDays: config.EXPORT_TTL_DAYS,
     retryDelaysMs: opts.deliveryRetryDelaysMs,
+    concurrency: config.DELIVERY_CONCURRENCY,
+    concurrencyPerOwner: config.DELIVERY_CONCURRENCY_PER_OWNER,
   });
   const exports = new ExportService({
     db,
@@ -126,6 +131,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
             await setExpiry(db, config.EXPORT_TTL_DAYS);
             await expireDownloads(db, storage);
             await sweepStaleDeliveries(db);
+            await purgeMailSends(db);
           },
         },
         { concurrency: config.WORKER_CONCURRENCY, leaseMs: config.RUN_LEASE, ...overrides },

@@ -1,17 +1,20 @@
 /**
  * Runs an export's transports after its run (R-TR-1):
  * - after a successful run (the runner's `onPublished`), every `_transports` entry is delivered, all in parallel,
- *   each with 3 attempts and back-off; after a failed run (`onFailed`) only the `email` entries whose `notify`
- *   covers failures;
+ *   each with 3 attempts and back-off (a permanent failure such as a destination refused by policy ends at the
+ *   first); after a failed run (`onFailed`) only the `email` entries whose `notify` covers failures;
  * - one `transport_deliveries` row per run and entry is the source of `_transports[i]._state`, `_failure_reason`
  *   and `_log`; a failure logs TRANSPORT_FAILED on the export, a success TRANSPORT_FINISH. The export's state and
  *   files are never touched by a delivery;
+ * - at most `concurrency` attempts run at once in this process, `concurrencyPerOwner` of them for one owner
+ *   (DeliverySlots); the others wait as `pending`;
  * - deliveries run in the background of the worker process (the run's slot is free again at once). A watchdog
  *   touches their rows every second; a row another instance marked failed (stop) or removed (delete) aborts the
  *   delivery here, and rows whose process died are failed by `sweepStaleDeliveries`;
  * - secrets are decrypted in memory only for `deliver`; failure reasons are redacted against them again before they
  *   are stored or logged (R-TR-4), and errors are logged by message, never as objects carrying options.
  */
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { withTransaction } from '../../infra/db/transaction.js';
 import type { Logger } from '../../infra/logger.js';
@@ -22,8 +25,9 @@ import { publishedFiles } from '../exports/export-repo.js';
 import { setExpiry } from '../exports/expiry.js';
 import { RUN_COLUMNS, type RunRow } from '../runs/queue.js';
 import { packedFiles, plainFiles } from './delivery-files.js';
+import { DeliverySlots } from './delivery-slots.js';
 import { downloadLinks, downloadPackers } from './download-links.js';
-import { isTransportError, redact } from './failure.js';
+import { isPermanent, isTransportError, redact } from './failure.js';
 import type { Packer, TransportRegistry } from './registry.js';
 import { deliveryOptions, secretValues } from './stored-transports.js';
 import type { DeliveryContext, DeliveryFile, TransportEmail } from './transport.js';
@@ -49,7 +53,13 @@ export interface DeliveryRunnerDeps {
   /** Back-off before attempts 2, 3 (tests pass small values). */
   retryDelaysMs?: readonly number[];
   watchdogMs?: number;
+  /** Deliveries running at once in this process (DELIVERY_CONCURRENCY), and per export owner. */
+  concurrency?: number;
+  concurrencyPerOwner?: number;
 }
+
+export const DEFAULT_DELIVERY_CONCURRENCY = 8;
+export const DEFAULT_DELIVERY_CONCURRENCY_PER_OWNER = 4;
 
 interface Active {
   deliveryId: number;
@@ -63,8 +73,14 @@ export class DeliveryRunner {
   private readonly active = new Map<number, Active>();
   private readonly tasks = new Set<Promise<void>>();
   private watchdog: NodeJS.Timeout | null = null;
+  private readonly slots: DeliverySlots;
 
-  constructor(private readonly deps: DeliveryRunnerDeps) {}
+  constructor(private readonly deps: DeliveryRunnerDeps) {
+    this.slots = new DeliverySlots(
+      deps.concurrency ?? DEFAULT_DELIVERY_CONCURRENCY,
+      deps.concurrencyPerOwner ?? DEFAULT_DELIVERY_CONCURRENCY_PER_OWNER,
+    );
+  }
 
   /** Hook for RunnerDeps.onPublished. Returns once the deliveries are recorded; they run in the background. */
   onPublished = async (run: RunRow): Promise<void> => {
@@ -95,7 +111,7 @@ export class DeliveryRunner {
     for (const a of this.active.values()) if (a.exportId === exportId) a.controller.abort(new Error('export stopped or deleted'));
   }
 
-  /** Deliveries in flight in this process. */
+  /** Deliveries in flight in this process, including those waiting for a slot. */
   get inFlight(): number {
     return this.active.size;
   }
@@ -187,34 +203,68 @@ export class DeliveryRunner {
       links,
       customData: (exp.definition.custom_data as { key: string; value: string }[] | undefined) ?? [],
       email: (entry.email as TransportEmail | undefined) ?? null,
+      ownerId: Number(exp.owner_id),
+      deliveryId: randomUUID(),
       signal,
       log: (message, info) => void this.appendLog(deliveryId, message, info),
     };
     let reason = 'The delivery failed.';
     for (let attempt = 1; attempt <= DELIVERY_ATTEMPTS; attempt++) {
-      if (signal.aborted || !(await this.claimAttempt(deliveryId, attempt))) return this.cancelled(deliveryId, signal);
-      try {
-        const options = deliveryOptions(registry, entry, secretKey);
-        await transport.deliver(options, ctx);
-        await endDeliveries(db, (q) => q.where({ id: deliveryId, state: 'processing' }), 'done', null);
-        log.info({ attempt }, 'transport delivered');
+      // Each attempt holds a slot (R-ROB-8); a waiting delivery stays `pending`, the back-off holds none.
+      const release = await this.slots.acquire(ctx.ownerId ?? 0, signal);
+      if (!release) return this.cancelled(deliveryId, signal);
+      const outcome = await this.attempt(deliveryId, attempt, () => transport.deliver(deliveryOptions(registry, entry, secretKey), ctx), {
+        signal,
+        type,
+        secrets,
+        log,
+      }).finally(release);
+      if (outcome === 'ended') return;
+      reason = outcome.reason;
+      if (outcome.permanent) {
+        // A refusal by policy (destination, mail cap) gives the same answer every time: fail now (R-ROB-5).
+        await endDeliveries(db, (q) => q.where({ id: deliveryId }), 'failed', reason, { attempts: attempt });
         return;
-      } catch (err) {
-        if (signal.aborted) return this.cancelled(deliveryId, signal);
-        reason = redact(
-          isTransportError(err) ? err.message : `The ${type} delivery failed because of an internal error.`,
-          secrets,
-        );
-        const cause = (err as { cause?: unknown }).cause;
-        log.warn(
-          { attempt, reason, cause: cause instanceof Error ? redact(cause.message, secrets) : undefined },
-          'transport attempt failed',
-        );
-        await this.appendLog(deliveryId, `attempt ${attempt} failed`, { reason });
-        if (attempt < DELIVERY_ATTEMPTS) await sleep(this.delay(attempt), signal);
       }
+      if (attempt < DELIVERY_ATTEMPTS) await sleep(this.delay(attempt), signal);
     }
     await endDeliveries(db, (q) => q.where({ id: deliveryId }), 'failed', reason, { attempts: DELIVERY_ATTEMPTS });
+  }
+
+  /** One attempt: 'ended' when the delivery is finished (done or cancelled), else why it failed. */
+  private async attempt(
+    deliveryId: number,
+    attempt: number,
+    run: () => Promise<void>,
+    o: { signal: AbortSignal; type: string; secrets: string[]; log: Logger },
+  ): Promise<'ended' | { reason: string; permanent: boolean }> {
+    const { db } = this.deps;
+    if (o.signal.aborted || !(await this.claimAttempt(deliveryId, attempt))) {
+      await this.cancelled(deliveryId, o.signal);
+      return 'ended';
+    }
+    try {
+      await run();
+      await endDeliveries(db, (q) => q.where({ id: deliveryId, state: 'processing' }), 'done', null);
+      o.log.info({ attempt }, 'transport delivered');
+      return 'ended';
+    } catch (err) {
+      if (o.signal.aborted) {
+        await this.cancelled(deliveryId, o.signal);
+        return 'ended';
+      }
+      const reason = redact(
+        isTransportError(err) ? err.message : `The ${o.type} delivery failed because of an internal error.`,
+        o.secrets,
+      );
+      const cause = (err as { cause?: unknown }).cause;
+      o.log.warn(
+        { attempt, reason, cause: cause instanceof Error ? redact(cause.message, o.secrets) : undefined },
+        'transport attempt failed',
+      );
+      await this.appendLog(deliveryId, `attempt ${attempt} failed`, { reason });
+      return { reason, permanent: isPermanent(err) };
+    }
   }
 
   private delay(attempt: number): number {

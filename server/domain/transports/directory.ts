@@ -1,12 +1,11 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, realpath, rename, rm } from 'node:fs/promises';
+import { link, lstat, mkdir, open, realpath, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { invalidValue } from '../errors.js';
-import { cancelled, toTransportError, TransportError } from './failure.js';
+import { cancelled, permanentError, toTransportError, TransportError } from './failure.js';
 import { deliveryOrder, foldersOf, partPath, runFolder } from './layout.js';
-import type { Transport } from './transport.js';
+import type { DeliveryContext, Transport } from './transport.js';
 import { parseWith } from './validation.js';
 
 export interface DirectoryOptions {
@@ -26,22 +25,73 @@ const within = (child: string, root: string): boolean => {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 };
 
-/** The deepest existing ancestor of `p`, resolved through symlinks. */
-async function realAncestor(p: string): Promise<string> {
-  let current = p;
-  for (;;) {
+/** The most specific root containing `p` (roots may nest). */
+const rootOf = (roots: readonly string[], p: string): string | undefined =>
+  roots.filter((root) => within(p, root)).sort((a, b) => b.length - a.length)[0];
+
+/** Hard links are unsupported on some mounts (SMB, some FUSE); there the run folder's exclusivity has to do. */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
+/** What one attempt created, so a failure removes exactly that and nothing another delivery wrote. */
+class Created {
+  readonly files: string[] = [];
+  readonly dirs: string[] = [];
+
+  /** mkdir of one folder; false when it existed already (then it is not ours). */
+  async dir(p: string): Promise<boolean> {
     try {
-      return path.join(await realpath(current), path.relative(current, p));
+      await mkdir(p);
     } catch (err) {
-      const parent = path.dirname(current);
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || parent === current) throw err;
-      current = parent;
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
     }
+    this.dirs.push(p);
+    return true;
+  }
+
+  /**
+   * Every missing folder from `from` (exclusive) down to `to`, each checked to resolve inside `inside` before
+   * anything is created in it, so a symlink on the way cannot lead a mkdir elsewhere.
+   */
+  async dirsBetween(from: string, to: string, inside: string, onOutside: () => Error): Promise<void> {
+    let current = from;
+    for (const segment of path.relative(from, to).split(path.sep).filter(Boolean)) {
+      current = path.join(current, segment);
+      await this.dir(current);
+      if (!within(await realpath(current), inside)) throw onOutside();
+    }
+  }
+
+  async undo(): Promise<void> {
+    for (const f of [...this.files].reverse()) await rm(f, { force: true }).catch(() => {});
+    // rmdir, not rm -r: a folder that is not empty holds something this attempt did not write.
+    for (const d of [...this.dirs].reverse()) await rmdir(d).catch(() => {});
   }
 }
 
+/** `final` made to name the completed `temp`, never replacing an existing file (EEXIST instead). */
+async function publish(temp: string, final: string): Promise<void> {
+  try {
+    await link(temp, final);
+  } catch (err) {
+    if (!NO_LINKS.has(String((err as NodeJS.ErrnoException).code))) throw err;
+    // Without links: the run folder was created exclusively by this attempt, so nobody else writes there.
+    if (await lstat(final).then(() => true, () => false)) throw Object.assign(new Error(`${final} exists`), { code: 'EEXIST' });
+    await rename(temp, final);
+    return;
+  }
+  await unlink(temp);
+}
+
 /**
- * `directory`: writes into a local folder below one of the admin's TRANSPORT_DIRECTORY_ROOTS.
+ * `directory`: writes into a local folder below one of the admin's TRANSPORT_DIRECTORY_ROOTS, confined to a folder of
+ * the export's owner (R-ROB-6): `options.path` = `<root>/<rest>` is delivered to `<root>/<owner id>/<rest>/<export
+ * name>/<run timestamp>/`, so two users with the same export name and path never share a folder.
+ *
+ * Nothing that exists is ever replaced: the run folder is created exclusively (if it exists — another export of the
+ * same owner and name started in the same second — `<run timestamp>.<run id>` is used), files are written with
+ * exclusive create and published by hard link, and a failed attempt removes only the files and folders it created.
+ *
  * Validation checks the path lexically; delivery checks it again after resolving symlinks (realpath), so a symlink
  * inside a root cannot point the delivery elsewhere. A symlink swapped in between the check and the writes (a race
  * needing write access to the root) is not defended against.
@@ -50,12 +100,25 @@ export function createDirectoryTransport(roots: readonly string[]): Transport<Di
   const normalisedRoots = roots.filter((r) => path.isAbsolute(r)).map((r) => path.resolve(r));
 
   const checkLexical = (p: string, at: string) => {
-    if (!normalisedRoots.some((root) => within(path.resolve(p), root))) {
+    if (!rootOf(normalisedRoots, path.resolve(p))) {
       throw invalidValue(at, `Attribute ${at} must be below one of the allowed directories`, {
         allowed: normalisedRoots,
       });
     }
   };
+
+  // Permanent: the roots or the symlinks changed since the path was saved; a retry would meet the same folders.
+  const outside = (p: string) => permanentError(`The directory ${p} resolves outside the allowed directories`);
+
+  /** The run folder, created exclusively by this attempt. */
+  async function runFolderOf(base: string, ctx: DeliveryContext, created: Created): Promise<string> {
+    const first = path.join(base, runFolder('', ctx));
+    await created.dirsBetween(base, path.dirname(first), base, () => outside(base));
+    for (const candidate of [first, `${first}.${ctx.runId}`]) {
+      if (await created.dir(candidate)) return candidate;
+    }
+    throw new TransportError(`The run folder ${first} exists already and was not created by this delivery`);
+  }
 
   return {
     type: 'directory',
@@ -68,37 +131,43 @@ export function createDirectoryTransport(roots: readonly string[]): Transport<Di
     hosts: () => [],
     async deliver(options, ctx) {
       const { signal } = ctx;
-      let runDir: string | null = null;
+      const created = new Created();
       try {
-        checkLexical(options.path, 'path');
-        const realRoots = await Promise.all(normalisedRoots.map((r) => realpath(r).catch(() => null)));
-        const base = await realAncestor(options.path);
-        if (!realRoots.some((root) => root !== null && within(base, root))) {
-          throw new TransportError(`The directory ${options.path} resolves outside the allowed directories`);
-        }
-        const target = path.join(base, runFolder('', ctx));
-        // The run folder may exist from an earlier attempt of the same run (the lead retries); it is ours either way.
-        await mkdir(target, { recursive: true });
-        runDir = target;
-        const resolved = await realpath(target);
-        if (!realRoots.some((root) => root !== null && within(resolved, root))) {
-          throw new TransportError(`The directory ${options.path} resolves outside the allowed directories`);
-        }
+        if (ctx.ownerId === undefined) throw new TransportError('The directory delivery has no owner folder');
+        const requested = path.resolve(options.path);
+        const root = rootOf(normalisedRoots, requested);
+        if (!root) throw outside(options.path);
+        const realRoot = await realpath(root).catch(() => {
+          throw new TransportError(`The directory ${root} does not exist`);
+        });
+        const ownerDir = path.join(realRoot, String(ctx.ownerId));
+        const base = path.join(ownerDir, path.relative(root, requested));
+        // Symlinks below the root can only come from someone with shell access, but deliveries stay inside anyway.
+        await created.dirsBetween(realRoot, ownerDir, realRoot, () => outside(options.path));
+        await created.dirsBetween(ownerDir, base, ownerDir, () => outside(options.path));
+        if (!within(await realpath(base), ownerDir)) throw outside(options.path);
+        const target = await runFolderOf(base, ctx, created);
+        if (!within(await realpath(target), ownerDir)) throw outside(options.path);
         const files = deliveryOrder(ctx.files);
-        for (const dir of foldersOf(files)) await mkdir(path.join(target, dir), { recursive: true });
+        for (const dir of foldersOf(files)) await created.dir(path.join(target, dir));
         for (const file of files) {
           if (signal.aborted) throw cancelled('Directory');
           const source = await file.open(signal);
           const temp = path.join(target, partPath(file.path));
-          // A leftover from a crashed attempt is removed (rm unlinks a symlink, never its target), then 'wx'
-          // guarantees we write a new file rather than through a pre-existing file or symlink.
-          await rm(temp, { force: true });
-          await pipeline(source, createWriteStream(temp, { flags: 'wx', mode: 0o644 }), { signal });
-          await rename(temp, path.join(target, file.path));
+          const final = path.join(target, file.path);
+          // 'wx': a new file, never one that exists, never through a symlink; only then is it ours to remove.
+          const handle = await open(temp, 'wx', 0o644).catch((err) => {
+            source.destroy();
+            throw err;
+          });
+          created.files.push(temp);
+          await pipeline(source, handle.createWriteStream(), { signal });
+          await publish(temp, final);
+          created.files.push(final);
         }
         ctx.log('directory delivery finished', { path: target, files: files.length });
       } catch (err) {
-        if (runDir) await rm(runDir, { recursive: true, force: true }).catch(() => {});
+        await created.undo();
         throw toTransportError(err, `Writing to the directory ${options.path} failed`, signal, 'Directory', []);
       }
     },

@@ -24,7 +24,7 @@ export function createDownloadTransport(mailer: MailSender | null): Transport<Do
       if (!mailer)
         throw new TransportError('The download links cannot be mailed: the server has no SMTP_URL configured');
       try {
-        await mailer.send({ to: recipients, ...notificationMail(ctx, ctx.email?.message ?? '') }, ctx.signal);
+        await mailer.send({ to: recipients, ...notificationMail(ctx, ctx.email?.message ?? '') }, ctx.signal, ctx.ownerId);
       } catch (err) {
         throw toTransportError(err, 'The download links could not be mailed', ctx.signal, 'Download', []);
       }

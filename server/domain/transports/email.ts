@@ -30,7 +30,7 @@ export function createEmailTransport(mailer: MailSender | null): Transport<Email
       if (recipients.length === 0) throw new TransportError('The e-mail transport has no recipients');
       if (!mailer) throw new TransportError('E-mail cannot be sent: the server has no SMTP_URL configured');
       try {
-        await mailer.send({ to: recipients, ...notificationMail(ctx, ctx.email?.message ?? '') }, ctx.signal);
+        await mailer.send({ to: recipients, ...notificationMail(ctx, ctx.email?.message ?? '') }, ctx.signal, ctx.ownerId);
       } catch (err) {
         throw toTransportError(err, 'The e-mail could not be sent', ctx.signal, 'E-mail', []);
       }

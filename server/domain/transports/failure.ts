@@ -11,6 +11,15 @@ export class TransportError extends Error {
 
 export const isTransportError = (e: unknown): e is TransportError => e instanceof TransportError;
 
+/** A failure no retry can cure (a destination refused by policy, a mail cap reached): the runner fails at once. */
+export const isPermanent = (e: unknown): boolean =>
+  e instanceof TransportError && (e as { permanent?: unknown }).permanent === true;
+
+/** A TransportError that is permanent (see isPermanent). */
+export function permanentError(message: string, options?: { cause?: unknown }): TransportError {
+  return Object.assign(new TransportError(message, options), { permanent: true as const });
+}
+
 /** Thrown when `ctx.signal` aborts; the lead treats it as cancellation, not as a transport failure. */
 export const cancelled = (label: string) => new TransportError(`${label} delivery was cancelled`);
 
@@ -66,7 +75,8 @@ export function toTransportError(
   if (signal.aborted) return cancelled(label);
   if (err instanceof TransportError) {
     const message = redact(err.message, secrets);
-    return message === err.message ? err : new TransportError(message, { cause: err.cause });
+    if (message === err.message) return err;
+    return isPermanent(err) ? permanentError(message, { cause: err.cause }) : new TransportError(message, { cause: err.cause });
   }
   const phrase = networkPhrase(err);
   const detail = phrase ?? (err instanceof Error ? err.message : String(err));

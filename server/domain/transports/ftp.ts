@@ -7,7 +7,7 @@ import { checkHostAllowed } from './allow-hosts.js';
 import { cancelled, onAbort, toTransportError, TransportError } from './failure.js';
 import { ancestorsOf, deliveryOrder, foldersOf, partPath, runFolder } from './layout.js';
 import type { DeliveryContext, Transport } from './transport.js';
-import { hostSchema, parseWith, portSchema, remotePathSchema } from './validation.js';
+import { hostSchema, parseWith, portSchema, refuseLiteralHost, remotePathSchema } from './validation.js';
 
 export interface FtpOptions {
   host: string;
@@ -124,8 +124,11 @@ export function createFtpTransport(deps: FtpDeps): Transport<FtpOptions> {
     secretOptions: ['password'],
     validate(options, path) {
       const parsed = parseWith(schema, options, path);
+      refuseLiteralHost(parsed.host, deps.allowHosts, `${path}.host`);
       return { ...parsed, port: parsed.port ?? (parsed.secure === 'implicit' ? 990 : 21) };
     },
+    // `secure` is part of it: switching TLS off would send the kept password in clear text.
+    destination: (o) => ({ host: o.host.toLowerCase(), port: o.port, username: o.username, secure: o.secure }),
     hosts: (o) => [o.host],
     async deliver(o, ctx) {
       const address = await checkHostAllowed(o.host, deps.allowHosts);

@@ -3,7 +3,8 @@ import type { DeliveryContext } from './transport.js';
 
 /** Sends plain-text mails through the admin's SMTP_URL (trusted configuration, so no allow-host check here). */
 export interface MailSender {
-  send(mail: { to: string[]; subject: string; text: string }, signal?: AbortSignal): Promise<void>;
+  /** `ownerId`: the export's owner, whose daily mail cap the message counts against (mail-quota.ts). */
+  send(mail: { to: string[]; subject: string; text: string }, signal?: AbortSignal, ownerId?: number): Promise<void>;
 }
 
 export function createMailSender(smtpUrl: string, from: string): MailSender {

@@ -1,15 +1,16 @@
 import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
-import { apiError, invalidValue } from '../errors.js';
+import { AppError, apiError, invalidValue, isAppError } from '../errors.js';
 import { createDirectoryTransport } from './directory.js';
 import { createDownloadTransport } from './download.js';
 import { createEmailTransport } from './email.js';
 import { createFtpTransport } from './ftp.js';
+import { type MailQuota, quotaMailer } from './mail-quota.js';
 import { createMailSender, type MailSender } from './mail-sender.js';
 import { createS3Transport } from './s3.js';
 import { createSftpTransport } from './sftp.js';
 import type { Transport, TransportEmail } from './transport.js';
-import { createUrlTransport } from './url.js';
+import { createUrlTransport, liftSeedUrl } from './url.js';
 import { joinPath, parseWith } from './validation.js';
 import { createWebhookTransport } from './webhook.js';
 
@@ -37,6 +38,10 @@ export interface TransportRegistryDeps {
   ftpTls?: ConnectionOptions;
   /** Connect/handshake timeout for sftp, ftp, s3 and webhook. */
   timeoutMs?: number;
+  /** Overall deadline of one webhook call (WEBHOOK_DEADLINE). */
+  webhookDeadlineMs?: number;
+  /** Per-user mail caps (MAIL_MAX_RECIPIENTS, MAIL_MAX_PER_DAY); without it mails are not counted. */
+  mailQuota?: MailQuota;
   s3PartSize?: number;
 }
 
@@ -52,25 +57,35 @@ export interface TransportRegistry {
 /** Server-managed attributes clients may send back unchanged; ignored on input. */
 const READ_ONLY = ['_state', '_failure_reason', '_log', '_download'] as const;
 
-const entrySchema = z.strictObject({
-  type: z.string().min(1),
-  packer: z.enum(PACKERS).optional(),
-  options: z.record(z.string(), z.unknown()).optional(),
-  email: z
-    .strictObject({
-      recipients: z.array(z.email()).min(1).max(100),
-      message: z.string().max(20_000).default(''),
-    })
-    .optional(),
-  ...Object.fromEntries(READ_ONLY.map((k) => [k, z.unknown().optional()])),
-});
+/** Without a MailQuota (tests building a bare registry) the old fixed bound applies. */
+const MAX_RECIPIENTS = 100;
+
+/** `maxRecipients`: MAIL_MAX_RECIPIENTS, refused on save as well as on delivery. */
+const entrySchemaFor = (maxRecipients: number) =>
+  z.strictObject({
+    type: z.string().min(1),
+    packer: z.enum(PACKERS).optional(),
+    options: z.record(z.string(), z.unknown()).optional(),
+    email: z
+      .strictObject({
+        recipients: z
+          .array(z.email())
+          .min(1)
+          .max(maxRecipients, `must have at most ${maxRecipients} recipients (MAIL_MAX_RECIPIENTS)`),
+        message: z.string().max(20_000).default(''),
+      })
+      .optional(),
+    ...Object.fromEntries(READ_ONLY.map((k) => [k, z.unknown().optional()])),
+  });
 
 /** Types whose delivery uses the `email` block; others refuse it rather than silently ignoring it. */
 const EMAIL_TYPES = new Set(['email', 'download']);
 
 export function createTransportRegistry(deps: TransportRegistryDeps): TransportRegistry {
-  const mailer =
+  const sender =
     deps.mailer ?? (deps.smtpUrl ? createMailSender(deps.smtpUrl, deps.mailFrom ?? 'export-manager@localhost') : null);
+  const mailer = sender && deps.mailQuota ? quotaMailer(sender, deps.mailQuota) : sender;
+  const entrySchema = entrySchemaFor(deps.mailQuota?.limits.maxRecipients ?? MAX_RECIPIENTS);
   const t = deps.timeoutMs;
   const map = new Map<string, Transport<any>>();
   const add = (transport: Transport<any>) => map.set(transport.type, transport);
@@ -80,12 +95,29 @@ export function createTransportRegistry(deps: TransportRegistryDeps): TransportR
   add(createSftpTransport({ allowHosts: deps.allowHosts, readyTimeoutMs: t }));
   add(createFtpTransport({ allowHosts: deps.allowHosts, timeoutMs: t, tls: deps.ftpTls }));
   add(createS3Transport({ allowHosts: deps.allowHosts, connectTimeoutMs: t, partSize: deps.s3PartSize }));
-  add(createWebhookTransport({ allowHosts: deps.allowHosts, timeoutMs: t }));
-  add(createUrlTransport((type) => (type === 'url' ? undefined : map.get(type))));
+  add(createWebhookTransport({ allowHosts: deps.allowHosts, timeoutMs: t, deadlineMs: deps.webhookDeadlineMs }));
+  add(createUrlTransport((type) => (type === 'url' ? undefined : map.get(type)), deps.allowHosts));
 
   const findTransport = (type: string) => map.get(type);
 
   function validateEntry(input: unknown, at: string): TransportEntry {
+    const lifted = liftSeedUrl(input);
+    if (lifted === input) return validateLifted(input, at);
+    // The seed form `{"type": "url", "url": …}`: errors about the URL name the attribute the client sent.
+    try {
+      return validateLifted(lifted, at);
+    } catch (err) {
+      const from = `${at}.options.url`;
+      if (!isAppError(err) || err.parameters.path !== from) throw err;
+      const name = err.code.slice(`error.${err.realm}.`.length);
+      throw new AppError(err.status, err.realm, name, err.message.split(from).join(`${at}.url`), {
+        ...err.parameters,
+        path: `${at}.url`,
+      });
+    }
+  }
+
+  function validateLifted(input: unknown, at: string): TransportEntry {
     const entry = parseWith(entrySchema, input, at);
     const transport = findTransport(entry.type);
     if (!transport) {

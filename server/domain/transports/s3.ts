@@ -7,7 +7,7 @@ import { checkHostAllowed, guardedLookup } from './allow-hosts.js';
 import { cancelled, networkPhrase, onAbort, toTransportError, TransportError } from './failure.js';
 import { deliveryOrder, runFolder } from './layout.js';
 import type { Transport } from './transport.js';
-import { parseWith } from './validation.js';
+import { httpUrlSchema, parseWith, refuseLiteralHost } from './validation.js';
 
 export interface S3Options {
   endpoint?: string;
@@ -29,11 +29,7 @@ export interface S3Deps {
 }
 
 const schema = z.strictObject({
-  endpoint: z
-    .string()
-    .url()
-    .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL')
-    .optional(),
+  endpoint: httpUrlSchema.optional(),
   region: z.string().min(1).max(64).default('us-east-1'),
   bucket: z
     .string()
@@ -97,7 +93,18 @@ export function createS3Transport(deps: S3Deps): Transport<S3Options> {
   return {
     type: 's3',
     secretOptions: ['secret_access_key'],
-    validate: (options, path) => parseWith(schema, options, path) as S3Options,
+    validate(options, path) {
+      const o = parseWith(schema, options, path) as S3Options;
+      if (o.endpoint) refuseLiteralHost(new URL(o.endpoint).hostname, deps.allowHosts, `${path}.endpoint`);
+      return o;
+    },
+    // The secret key signs requests for this key id at this endpoint (or region) and bucket.
+    destination: (o) => ({
+      endpoint: o.endpoint ? new URL(o.endpoint).href : null,
+      region: o.region,
+      bucket: o.bucket,
+      access_key_id: o.access_key_id,
+    }),
     hosts: (o) => [endpointHost(o)],
     async deliver(o, ctx) {
       const secrets = [o.secret_access_key];

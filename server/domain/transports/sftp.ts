@@ -8,7 +8,7 @@ import { checkHostAllowed } from './allow-hosts.js';
 import { cancelled, onAbort, toTransportError, TransportError } from './failure.js';
 import { ancestorsOf, deliveryOrder, foldersOf, partPath, runFolder } from './layout.js';
 import type { DeliveryContext, Transport } from './transport.js';
-import { hostSchema, parseWith, portSchema, remotePathSchema } from './validation.js';
+import { hostSchema, parseWith, portSchema, refuseLiteralHost, remotePathSchema } from './validation.js';
 
 // ssh2 is CommonJS and Node's ESM loader cannot see its `utils` export by name (`npm start` under tsx fails with
 // "does not provide an export named 'utils'"), so take both from the default export.
@@ -242,7 +242,18 @@ export function createSftpTransport(deps: SftpDeps): Transport<SftpOptions> {
   return {
     type: 'sftp',
     secretOptions: ['password', 'private_key'],
-    validate: (options, path) => parseWith(schema, options, path) as SftpOptions,
+    validate(options, path) {
+      const o = parseWith(schema, options, path) as SftpOptions;
+      refuseLiteralHost(o.host, deps.allowHosts, `${path}.host`);
+      return o;
+    },
+    // The pinned host key is part of it: dropping the pin would let a server impersonating the host receive the key.
+    destination: (o) => ({
+      host: o.host.toLowerCase(),
+      port: o.port,
+      username: o.username,
+      host_fingerprint: o.host_fingerprint ?? null,
+    }),
     hosts: (o) => [o.host],
     async deliver(o, ctx) {
       const secrets = [o.password, o.private_key];

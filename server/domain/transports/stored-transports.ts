@@ -1,30 +1,43 @@
 /**
  * `_transports` as stored and as shown (R-TR-1, R-TR-4):
  * - input: validated by the registry; secret options are sealed (AES-256-GCM) before they reach the database; an
- *   update that sends a secret back as "***" keeps the stored value of the entry at the same index and type;
+ *   update that sends a secret back as "***" keeps the stored value of the entry at the same index and type, but
+ *   only while the entry's destination is unchanged (R-ROB-7);
  * - output: secrets masked as "***", plus the read-only `_state`, `_failure_reason`, `_log` of the entry's latest
  *   delivery and, for `download`, `_download._files` (the published run's passkey links with exact sizes).
  *
  * Destinations (TRANSPORT_ALLOW_HOSTS, R-TR-5) are checked when a delivery connects, on the addresses it actually
- * connects to (DNS resolved then), not at save time: a name can resolve differently later, and the check needs DNS,
- * which the synchronous validation seam does not do. A refused host shows as the transport's `_failure_reason`.
+ * connects to (DNS resolved then): a name can resolve differently later, and the check needs DNS, which the
+ * synchronous validation seam does not do. Only IP literals that the allow list refuses are refused on save (each
+ * transport's validate). A refused host shows as the transport's `_failure_reason`.
  */
 import type { Knex } from 'knex';
-import { maskSecrets, mergeSecrets, sealSecrets, unsealSecrets } from '../../infra/secrets/secret-box.js';
+import {
+  keptSecrets,
+  maskSecrets,
+  mergeSecrets,
+  plainSecrets,
+  sealSecrets,
+  unsealSecrets,
+} from '../../infra/secrets/secret-box.js';
+import { apiError } from '../errors.js';
 import type { ExportRow } from '../exports/export-repo.js';
 import { publishedFiles } from '../exports/export-repo.js';
 import { downloadLinks } from './download-links.js';
 import type { Packer, TransportEntry, TransportRegistry } from './registry.js';
+import { liftSeedUrl } from './url.js';
 
 type Stored = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The `transports` validator of the export service: validate, keep "***" secrets, seal. */
+/** The `transports` validator of the export service: validate, keep "***" secrets where allowed, seal. */
 export function createTransportsValidator(registry: TransportRegistry, key: Buffer) {
   return (list: unknown[], path: string, previous: Stored[]): Stored[] => {
+    const kept: { index: number; names: string[]; before: Stored }[] = [];
     const merged = Array.isArray(list)
-      ? list.map((item, i) => {
+      ? list.map((raw, i) => {
+          const item = liftSeedUrl(raw);
           const prev = previous[i];
           if (!isObject(item) || !isObject(item.options)) return item;
           const transport = registry.findTransport(String(item.type));
@@ -33,12 +46,44 @@ export function createTransportsValidator(registry: TransportRegistry, key: Buff
           // validation reports the secret as missing instead of storing the mask as a password.
           // Unsealed so that validation sees the real value (a private key is parsed, a URL password is kept).
           const stored = prev && prev.type === item.type ? unsealSecrets(transport, (prev.options ?? {}) as Stored, key) : {};
-          return { ...item, options: mergeSecrets(transport, stored, item.options) };
+          const names = keptSecrets(transport, item.options);
+          if (names.length > 0 && prev && prev.type === item.type) kept.push({ index: i, names, before: stored });
+          const options = mergeSecrets(transport, stored, item.options);
+          if (item === raw) return { ...item, options };
+          // The seed form goes back as it came, so the registry's errors name the attribute the client sent.
+          const { url, ...rest } = options;
+          return { ...(raw as Stored), url, options: rest };
         })
       : list;
-    return registry.validateTransports(merged, path).map((entry) => sealEntry(registry, entry, key));
+    const entries = registry.validateTransports(merged, path);
+    for (const { index, names, before } of kept) requireSameDestination(registry, entries[index]!, before, names, `${path}[${index}]`);
+    return entries.map((entry) => sealEntry(registry, entry, key));
   };
 }
+
+/**
+ * R-ROB-7: a stored secret goes only where it went before. Otherwise anyone holding a session could keep the "***"
+ * password and point the host at a server of theirs to receive it.
+ */
+function requireSameDestination(registry: TransportRegistry, entry: TransportEntry, before: Stored, names: string[], at: string) {
+  const transport = registry.getTransport(entry.type);
+  if (!transport.destination) return;
+  let old: string | null;
+  try {
+    old = JSON.stringify(transport.destination(before));
+  } catch {
+    old = null; // a stored entry that no longer validates (e.g. the allow list changed): treat as a new destination
+  }
+  if (old === JSON.stringify(transport.destination(entry.options))) return;
+  const attr = `${at}.options.${names[0]}`;
+  throw apiError(
+    'attribute_expected',
+    `Attribute ${attr} must be sent again: the destination it protects (${DESTINATION_WORDS}) changed`,
+    { path: attr },
+  );
+}
+
+const DESTINATION_WORDS = 'host, port, username, endpoint, bucket or URL';
 
 function sealEntry(registry: TransportRegistry, entry: TransportEntry, key: Buffer): Stored {
   const transport = registry.getTransport(entry.type);
@@ -53,16 +98,7 @@ export function deliveryOptions(registry: TransportRegistry, entry: Stored, key:
 /** The clear-text secret values of an entry, for redacting messages as a last line of defence. */
 export function secretValues(registry: TransportRegistry, entry: Stored, key: Buffer): string[] {
   const transport = registry.getTransport(String(entry.type));
-  const options = unsealSecrets(transport, (entry.options ?? {}) as Stored, key);
-  const out: string[] = [];
-  for (const name of transport.secretOptions) {
-    const v = options[name];
-    if (typeof v !== 'string' || v === '') continue;
-    const m = /^[a-z][a-z0-9+.-]*:\/\/[^:@/]*:([^@/]*)@/i.exec(v);
-    if (m?.[1]) out.push(decodeURIComponent(m[1]));
-    else if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) out.push(v);
-  }
-  return out;
+  return plainSecrets(transport, unsealSecrets(transport, (entry.options ?? {}) as Stored, key));
 }
 
 export interface DeliveryRow {

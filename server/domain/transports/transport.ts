@@ -33,6 +33,10 @@ export interface DeliveryContext {
    * Optional so callers written before it existed still compile.
    */
   email?: TransportEmail | null;
+  /** The export's owner: directory deliveries are confined to the owner's folder, mail caps count per owner. */
+  ownerId?: number;
+  /** Identifies this delivery across its attempts (the webhook's `delivery_id`, for receivers that deduplicate). */
+  deliveryId?: string;
   signal: AbortSignal;
   log(message: string, info?: Record<string, unknown>): void;
 }
@@ -43,6 +47,12 @@ export interface Transport<Options = Record<string, unknown>> {
   readonly secretOptions: readonly string[];
   /** Validates and normalises `options`; throws an AppError (400, parameters.path) when invalid. */
   validate(options: unknown, path: string): Options;
+  /**
+   * What the secrets protect (R-ROB-7): the options naming where they are sent (host, port, username, endpoint, URL
+   * …), as a JSON-comparable value. A secret sent back as "***" is kept only while this is unchanged. Transports
+   * without secrets need none.
+   */
+  destination?(options: Options): unknown;
   /** Hosts this delivery will connect to, for the TRANSPORT_ALLOW_HOSTS check (R-TR-5). */
   hosts(options: Options): string[];
   deliver(options: Options, ctx: DeliveryContext): Promise<void>;

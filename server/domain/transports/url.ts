@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { apiError, invalidValue } from '../errors.js';
+import { apiError, invalidValue, isAppError } from '../errors.js';
+import { permanentError } from './failure.js';
 import type { Transport } from './transport.js';
-import { parseWith } from './validation.js';
+import { parseWith, refuseLiteralHost } from './validation.js';
 
 /** Stored shape: the URL as given plus any options the URL cannot carry (keys, fingerprints, regions…). */
 export type UrlOptions = { url: string } & Record<string, unknown>;
@@ -25,7 +26,32 @@ const EXTRA_OPTIONS: Record<string, string[]> = {
 
 const baseSchema = z.looseObject({ url: z.string().min(1).max(4096) });
 
-const decode = (s: string) => decodeURIComponent(s);
+/** Percent-decoding that answers a 400 for a broken escape (`%zz`) instead of a URIError (500). */
+function decoder(at: string) {
+  return (s: string): string => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      throw invalidValue(at, `Attribute ${at} has an invalid percent-encoding`);
+    }
+  };
+}
+
+/**
+ * The seeds' `export_location` form puts the URL beside the type: `{"type": "url", "url": "ftp://…"}`. It is
+ * accepted and stored as `options.url`, the one stored shape; an entry giving both is ambiguous and refused.
+ * Returns the entry unchanged when it is not in that form.
+ */
+export function liftSeedUrl(item: unknown): unknown {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
+  const entry = item as Record<string, unknown>;
+  if (entry.type !== 'url' || !Object.hasOwn(entry, 'url')) return item;
+  const { url, ...rest } = entry;
+  const options = rest.options;
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) return item;
+  if (options && Object.hasOwn(options, 'url')) return item; // both given: the registry refuses the top-level url
+  return { ...rest, options: { ...(options as object | undefined), url } };
+}
 
 /**
  * Splits an `export_location` URL into the target type's options:
@@ -34,6 +60,7 @@ const decode = (s: string) => decodeURIComponent(s);
  * - `s3://[key:secret@]bucket/prefix`; `file:///abs/path` → `directory`.
  */
 export function parseLocationUrl(raw: string, at: string): { type: string; options: Record<string, unknown> } {
+  const decode = decoder(at);
   let url: URL;
   try {
     url = new URL(raw);
@@ -77,16 +104,24 @@ export function parseLocationUrl(raw: string, at: string): { type: string; optio
     }
     default: {
       if (url.host) throw invalidValue(at, `Attribute ${at} must be a local file:/// URL`);
-      return { type, options: { path: fileURLToPath(url) } };
+      try {
+        return { type, options: { path: fileURLToPath(url) } };
+      } catch {
+        throw invalidValue(at, `Attribute ${at} must be a file:/// URL of a local path`); // e.g. an encoded "/"
+      }
     }
   }
 }
 
 /** `url`: the seeds' `export_location` form, dispatched to the transport of its scheme. */
-export function createUrlTransport(targets: (type: string) => Transport<any> | undefined): Transport<UrlOptions> {
+export function createUrlTransport(
+  targets: (type: string) => Transport<any> | undefined,
+  allowHosts: readonly string[],
+): Transport<UrlOptions> {
   const resolve = (o: UrlOptions, path: string) => {
     const { url, ...extra } = o;
     const parsed = parseLocationUrl(url, `${path}.url`);
+    if (typeof parsed.options.host === 'string') refuseLiteralHost(parsed.options.host, allowHosts, `${path}.url`);
     const allowed = EXTRA_OPTIONS[parsed.type] ?? [];
     for (const key of Object.keys(extra)) {
       const attr = `${path}.${key}`;
@@ -107,13 +142,25 @@ export function createUrlTransport(targets: (type: string) => Transport<any> | u
       resolve(o, path);
       return o;
     },
+    // The target's destination (host, port, username … wherever they were given, URL or options) and its type.
+    destination(o) {
+      const { target, options } = resolve(o, 'options');
+      return { type: target.type, ...(target.destination?.(options) as object | undefined) };
+    },
     hosts(o) {
       const { target, options } = resolve(o, 'options');
       return target.hosts(options);
     },
     async deliver(o, ctx) {
-      const { target, options } = resolve(o, 'options');
-      await target.deliver(options, ctx);
+      let resolved: ReturnType<typeof resolve>;
+      try {
+        resolved = resolve(o, 'options');
+      } catch (err) {
+        // Valid when saved, refused now (TRANSPORT_ALLOW_HOSTS or the directory roots changed): no retry can help.
+        if (!isAppError(err)) throw err;
+        throw permanentError(err.message.replace(/^Attribute [^:]+: /, ''));
+      }
+      await resolved.target.deliver(resolved.options, ctx);
     },
   };
 }

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { invalidValue } from '../errors.js';
+import { literalRefusal } from './allow-hosts.js';
 
 // The shared zod -> SPEC §2 mapping; re-exported so transport files keep one import.
 export { joinPath, parseWith } from '../validation.js';
@@ -19,3 +21,23 @@ export const remotePathSchema = z
   .max(1024)
   // NUL and backslash have no portable meaning on remote servers; refusing them keeps the layout predictable.
   .refine((p) => !/[\u0000\\]/.test(p), 'must not contain NUL or backslash characters');
+
+/**
+ * R-ROB-5: an IP literal that the allow list refuses can never be delivered to, so it is a 400 on save rather than a
+ * failure at 3 a.m. Host names are judged when the delivery resolves them.
+ */
+export function refuseLiteralHost(host: string, allowHosts: readonly string[], at: string): void {
+  const why = literalRefusal(host, allowHosts);
+  if (why) throw invalidValue(at, `Attribute ${at}: ${why}`);
+}
+
+/** `new URL` that answers null instead of throwing, for zod refinements (a throw there would be a 500). */
+export const tryUrl = (value: string): URL | null => (URL.canParse(value) ? new URL(value) : null);
+
+/** An http(s) URL without credentials: webhook URLs and S3 endpoints. */
+export const httpUrlSchema = z
+  .string()
+  .max(4096)
+  .refine((u) => tryUrl(u) !== null, 'must be a URL')
+  .refine((u) => /^https?:$/.test(tryUrl(u)?.protocol ?? 'http:'), 'must be an http(s) URL')
+  .refine((u) => !tryUrl(u)?.username && !tryUrl(u)?.password, 'must not contain credentials');

@@ -1,11 +1,11 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { z } from 'zod';
 import { checkHostAllowed, guardedLookup } from './allow-hosts.js';
 import { toTransportError, TransportError } from './failure.js';
 import type { DeliveryContext, Transport } from './transport.js';
-import { parseWith } from './validation.js';
+import { httpUrlSchema, parseWith, refuseLiteralHost } from './validation.js';
 
 export interface WebhookOptions {
   url: string;
@@ -14,21 +14,28 @@ export interface WebhookOptions {
 
 export interface WebhookDeps {
   allowHosts: readonly string[];
+  /** Socket inactivity timeout. */
   timeoutMs?: number;
+  /** The whole call, connect to the last byte of the answer (WEBHOOK_DEADLINE): a trickling server cannot hold it. */
+  deadlineMs?: number;
 }
 
+export const DEFAULT_WEBHOOK_DEADLINE_MS = 60_000;
+
 const schema = z.strictObject({
-  url: z
-    .string()
-    .url()
-    .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL')
-    .refine((u) => !new URL(u).username && !new URL(u).password, 'must not contain credentials; use secret'),
+  url: httpUrlSchema,
   secret: z.string().min(1).max(1024).optional(),
 });
 
-/** The JSON the receiver gets; stable field names, since receivers are written against it. */
-export function webhookBody(ctx: DeliveryContext): Record<string, unknown> {
+/**
+ * The JSON the receiver gets; stable field names, since receivers are written against it. `delivery_id` (the same for
+ * every attempt of one delivery) and `timestamp` (when this attempt was signed) are inside the signed body, so a
+ * receiver can refuse stale or replayed calls (README: verifying webhooks).
+ */
+export function webhookBody(ctx: DeliveryContext, sent: { deliveryId: string; timestamp: Date }): Record<string, unknown> {
   return {
+    delivery_id: sent.deliveryId,
+    timestamp: sent.timestamp.toISOString(),
     event: 'export.run.finished',
     export_id: ctx.exportId,
     export_name: ctx.exportName,
@@ -55,27 +62,39 @@ const where = (url: URL) => url.origin;
  */
 export function createWebhookTransport(deps: WebhookDeps): Transport<WebhookOptions> {
   const timeout = deps.timeoutMs ?? 30_000;
+  const deadlineMs = deps.deadlineMs ?? DEFAULT_WEBHOOK_DEADLINE_MS;
   return {
     type: 'webhook',
     secretOptions: ['secret'],
-    validate: (options, path) => parseWith(schema, options, path) as WebhookOptions,
+    validate(options, path) {
+      const o = parseWith(schema, options, path) as WebhookOptions;
+      refuseLiteralHost(new URL(o.url).hostname, deps.allowHosts, `${path}.url`);
+      return o;
+    },
+    // The whole URL: the receiver is its origin and path; a query may select a tenant on a shared endpoint.
+    destination: (o) => ({ url: new URL(o.url).href }),
     hosts: (o) => [new URL(o.url).hostname.replace(/^\[|\]$/g, '')],
     async deliver(o, ctx) {
       const url = new URL(o.url);
       await checkHostAllowed(url.hostname.replace(/^\[|\]$/g, ''), deps.allowHosts);
-      const body = Buffer.from(JSON.stringify(webhookBody(ctx)));
+      const deliveryId = ctx.deliveryId ?? randomUUID();
+      const body = Buffer.from(JSON.stringify(webhookBody(ctx, { deliveryId, timestamp: new Date() })));
       const headers: Record<string, string | number> = {
         'content-type': 'application/json',
         'content-length': body.length,
         'user-agent': 'export-manager-webhook',
+        // A copy for routing and logs; receivers verify the signed `delivery_id` in the body.
+        'x-export-delivery': deliveryId,
       };
       if (o.secret) headers['x-export-signature'] = webhookSignature(o.secret, body);
       const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+      const deadline = AbortSignal.timeout(deadlineMs);
+      const signal = AbortSignal.any([ctx.signal, deadline]);
       try {
         const status = await new Promise<{ code: number; text: string }>((resolve, reject) => {
           const req = request(
             url,
-            { method: 'POST', headers, lookup: guardedLookup(deps.allowHosts), signal: ctx.signal, timeout },
+            { method: 'POST', headers, lookup: guardedLookup(deps.allowHosts), signal, timeout },
             (res) => {
               res.resume();
               res.on('end', () => resolve({ code: res.statusCode ?? 0, text: res.statusMessage ?? '' }));
@@ -91,6 +110,12 @@ export function createWebhookTransport(deps: WebhookDeps): Transport<WebhookOpti
         }
         ctx.log('webhook delivered', { origin: where(url), status: status.code });
       } catch (err) {
+        if (deadline.aborted && !ctx.signal.aborted) {
+          throw new TransportError(
+            `Webhook ${where(url)} did not answer completely within ${deadlineMs / 1000} s (WEBHOOK_DEADLINE)`,
+            { cause: err },
+          );
+        }
         throw toTransportError(err, `Webhook call to ${where(url)} failed`, ctx.signal, 'Webhook', [o.secret]);
       }
     },

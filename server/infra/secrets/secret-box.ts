@@ -83,18 +83,46 @@ export interface SecretSpec {
 
 type Options = Record<string, unknown>;
 
-/** `scheme://user:password@host/...`: only the password part of such a value is secret (the `url` transport). */
-const URL_WITH_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)([^@/]*)(@.*)$/i;
+/**
+ * The option named `url` (the `url` transport) holds a location URL whose password is the secret. It is read the way
+ * URLs are parsed (WHATWG: the last `@` ends the user info, percent-encoding decoded), so a raw `@` or `:` inside the
+ * password cannot leave part of it outside the sealed value. Other secret options are secret as a whole, whatever
+ * they look like.
+ */
+const URL_OPTION = 'url';
 
-/** Applies `fn` to each secret value of `options`; for URLs with user info, to the password part only. */
+const lenientDecode = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
+/** The decoded password of a `scheme://user:password@host/…` value, or null (no URL, or no password). */
+export function urlPassword(value: string): string | null {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || !URL.canParse(value)) return null;
+  const password = new URL(value).password;
+  return password ? lenientDecode(password) : null;
+}
+
+/** `value` with its password replaced (percent-encoded by the URL setter). */
+export function withUrlPassword(value: string, password: string): string {
+  const url = new URL(value);
+  url.password = password;
+  return url.href;
+}
+
+/** Applies `fn` to each secret value of `options`; for the `url` option, to the URL's whole password. */
 function mapSecrets(spec: SecretSpec, options: Options, fn: (secret: string, key: string) => string): Options {
   const out: Options = { ...options };
   for (const key of spec.secretOptions) {
     const value = out[key];
     if (typeof value !== 'string' || value === '') continue;
-    const m = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? URL_WITH_PASSWORD.exec(value) : null;
-    if (m) out[key] = `${m[1]}${encodeURIComponent(fn(decodeURIComponent(m[2]!), key))}${m[3]}`;
-    else if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) out[key] = fn(value, key);
+    if (key === URL_OPTION) {
+      const password = urlPassword(value);
+      if (password !== null) out[key] = withUrlPassword(value, fn(password, key));
+    } else out[key] = fn(value, key);
   }
   return out;
 }
@@ -110,24 +138,39 @@ export const unsealSecrets = (spec: SecretSpec, options: Options, key: Buffer): 
 /** What the API returns: secrets as "***" (`sftp://user:***@host/path` for URLs). */
 export const maskSecrets = (spec: SecretSpec, options: Options): Options => mapSecrets(spec, options, () => MASK);
 
+/** The clear-text secret values of unsealed options (URL passwords decoded), e.g. for redacting messages. */
+export function plainSecrets(spec: SecretSpec, options: Options): string[] {
+  const out: string[] = [];
+  mapSecrets(spec, options, (s) => {
+    out.push(s);
+    return s;
+  });
+  return out;
+}
+
+/** The secret options an update sends back as "***" (for `url`, a URL whose password is "***"). */
+export function keptSecrets(spec: SecretSpec, incoming: Options): string[] {
+  return spec.secretOptions.filter((key) => {
+    const value = incoming[key];
+    if (typeof value !== 'string') return false;
+    return key === URL_OPTION ? urlPassword(value) === MASK : value === MASK;
+  });
+}
+
 /**
- * An update's options: a secret sent back as "***" keeps the stored (sealed) value, anything else replaces it. A
- * URL whose password is "***" gets the stored URL's password, whatever else in the URL changed.
+ * An update's options: a secret sent back as "***" takes the stored value, anything else replaces it; with nothing
+ * stored a "***" option is dropped (so validation reports it missing) and a URL keeps no password. Whether the
+ * destination changed meanwhile is the caller's question (stored-transports), since only the transport knows which
+ * options name its destination.
  */
 export function mergeSecrets(spec: SecretSpec, stored: Options, incoming: Options): Options {
   const out: Options = { ...incoming };
-  for (const key of spec.secretOptions) {
-    const value = incoming[key];
-    if (value === MASK) {
-      if (key in stored) out[key] = stored[key];
-      else delete out[key];
-      continue;
-    }
-    const m = typeof value === 'string' ? URL_WITH_PASSWORD.exec(value) : null;
-    if (m && decodeURIComponent(m[2]!) === MASK) {
-      const old = typeof stored[key] === 'string' ? URL_WITH_PASSWORD.exec(stored[key] as string) : null;
-      out[key] = `${m[1]}${old ? old[2] : ''}${m[3]}`;
-    }
+  for (const key of keptSecrets(spec, incoming)) {
+    if (key === URL_OPTION) {
+      const old = typeof stored[key] === 'string' ? urlPassword(stored[key] as string) : null;
+      out[key] = withUrlPassword(incoming[key] as string, old ?? '');
+    } else if (key in stored) out[key] = stored[key];
+    else delete out[key];
   }
   return out;
 }

@@ -10,6 +10,8 @@ import type { DeliveryContext, DeliveryFile } from '../../../server/domain/trans
 /** Test fixtures shared by every transport test: a small run, temp folders, free ports. */
 export const RUN_STARTED_AT = new Date('2026-11-22T10:00:00.123Z');
 export const RUN_FOLDER = 'Sales report_ Q4/2026-11-22T10-00-00Z';
+/** The owner of the test exports: directory deliveries go below `<root>/<owner id>/`. */
+export const OWNER_ID = 3;
 
 export const memoryFile = (p: string, content: Buffer | string): DeliveryFile => {
   const bytes = Buffer.isBuffer(content) ? content : Buffer.from(content);
@@ -62,6 +64,7 @@ export function makeCtx(overrides: Partial<DeliveryContext> = {}): TestContext {
     files: sampleFiles(),
     links: [{ url: 'https://export.example/api/v1/export/7/zip?passkey=abc', size: 1234 }],
     customData: [{ key: 'project', value: 'alpha' }],
+    ownerId: OWNER_ID,
     signal: new AbortController().signal,
     log: (message, info) => logs.push({ message, info }),
     logs,

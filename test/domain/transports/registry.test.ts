@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { isPermanent } from '../../../server/domain/transports/failure.js';
 import { createTransportRegistry } from '../../../server/domain/transports/registry.js';
 import { parseLocationUrl } from '../../../server/domain/transports/url.js';
-import { makeCtx, RUN_FOLDER, tempDir } from './helpers.js';
+import { makeCtx, OWNER_ID, RUN_FOLDER, rejection, tempDir } from './helpers.js';
 import { readTree } from './remote-suite.js';
 
 const registry = (roots: string[] = ['/srv/exports']) =>
@@ -101,12 +102,68 @@ describe('transport registry and url transport', () => {
     assert.deepEqual(t.hosts(t.validate({ url: 'ftp://u:p@ftp.example/x' }, 'o')), ['ftp.example']);
   });
 
+  it("R-TR-2 accepts the seed's {type: 'url', url} form, stored as options.url; errors name the attribute sent", () => {
+    const r = registry();
+    const [entry] = r.validateTransports([{ type: 'url', url: 'ftp://u:p@ftp.example/in' }]);
+    assert.deepEqual(entry, { type: 'url', options: { url: 'ftp://u:p@ftp.example/in' } });
+    const failure = (input: unknown) => {
+      try {
+        r.validateTransports([input]);
+      } catch (e: any) {
+        return [e.status, e.code, e.parameters.path, e.message];
+      }
+      return null;
+    };
+    const bad = failure({ type: 'url', url: 'gopher://h/x' });
+    assert.deepEqual(bad!.slice(0, 3), [400, 'error.api.invalid_value', '_transports[0].url']);
+    assert.match(bad![3], /^Attribute _transports\[0\]\.url /);
+    assert.deepEqual(failure({ type: 'url', url: 'ftp://h/x', options: { url: 'ftp://h/y' } })!.slice(0, 3), [
+      400,
+      'error.api.attribute_not_accepted',
+      '_transports[0].url',
+    ]);
+    assert.deepEqual(failure({ type: 'url', url: 'sftp://u@10.1.2.3/x', options: { password: 'p' } })!.slice(0, 3), [
+      400,
+      'error.api.invalid_value',
+      '_transports[0].url',
+    ]);
+  });
+
+  it('R-ROB-8 hostile URLs and endpoints are 400s naming the attribute, not 500s', () => {
+    const r = registry();
+    const path = (input: unknown) => {
+      try {
+        r.validateTransports([input]);
+      } catch (e: any) {
+        assert.equal(e.status, 400, String(e.stack));
+        return e.parameters.path;
+      }
+      return null;
+    };
+    const s3 = { bucket: 'exports', access_key_id: 'k', secret_access_key: 's' };
+    assert.equal(path({ type: 's3', options: { ...s3, endpoint: 'not a url' } }), '_transports[0].options.endpoint');
+    assert.equal(path({ type: 's3', options: { ...s3, endpoint: 'http://[::1' } }), '_transports[0].options.endpoint');
+    assert.equal(path({ type: 's3', options: { ...s3, endpoint: 'http://127.0.0.1:9000' } }), '_transports[0].options.endpoint');
+    assert.equal(path({ type: 'webhook', options: { url: 'http://exa mple/' } }), '_transports[0].options.url');
+    assert.equal(path({ type: 'url', options: { url: 'ftp://u:%zz@h/x' } }), '_transports[0].options.url');
+    assert.equal(path({ type: 'url', options: { url: 'file:///srv/exports/a%2Fb' } }), '_transports[0].options.url');
+    assert.equal(path({ type: 'sftp', options: { host: '::1', username: 'u', password: 'p' } }), '_transports[0].options.host');
+    assert.equal(path({ type: 'ftp', options: { host: '192.168.1.1' } }), '_transports[0].options.host');
+  });
+
+  it('R-ROB-5 a url transport saved before its host was refused fails permanently, not as an internal error', async () => {
+    const t = registry().getTransport('url');
+    const err = await rejection(() => t.deliver({ url: 'sftp://u:p@10.0.0.1/x' }, makeCtx()));
+    assert.match(err.message, /^Connections to 10\.0\.0\.1 are not allowed: private address/);
+    assert.ok(isPermanent(err));
+  });
+
   it('R-TR-2 url dispatches file:/// to the directory transport', async () => {
     const root = await tempDir('url-');
     try {
       const t = registry([root.dir]).getTransport('url');
       await t.deliver(t.validate({ url: `file://${root.dir}/drop` }, 'o'), makeCtx());
-      assert.equal((await readTree(path.join(root.dir, 'drop', RUN_FOLDER))).size, 3);
+      assert.equal((await readTree(path.join(root.dir, String(OWNER_ID), 'drop', RUN_FOLDER))).size, 3);
     } finally {
       await root.remove();
     }

@@ -6,6 +6,7 @@ import {
   decryptSecret,
   encryptSecret,
   isSealed,
+  keptSecrets,
   loadOrCreateSecretKey,
   maskSecrets,
   mergeSecrets,
@@ -82,5 +83,30 @@ describe('secret box (R-TR-4)', () => {
     const merged = mergeSecrets(url, sealed, { url: 'sftp://bob:***@files.example:22/other' });
     assert.deepEqual(unsealSecrets(url, merged, key), { url: 'sftp://bob:s3cr%40t@files.example:22/other' });
     assert.deepEqual(maskSecrets(url, { url: 's3://bucket/prefix' }), { url: 's3://bucket/prefix' });
+  });
+
+  it('R-ROB-7 reads a URL password as URLs are parsed: a raw "@" or ":" inside it is sealed whole, never shown', () => {
+    const plain = { url: 'sftp://bob:p@ss:w@rd@files.example/in' };
+    const sealed = sealSecrets(url, plain, key);
+    const stored = String(sealed.url);
+    for (const part of ['p@ss', 'ss:w', 'w@rd', 'rd@', 'ss']) assert.ok(!stored.includes(part), `${part} in ${stored}`);
+    assert.equal(new URL(stored).hostname, 'files.example');
+    assert.deepEqual(maskSecrets(url, sealed), { url: 'sftp://bob:***@files.example/in' });
+    assert.equal(new URL(String(unsealSecrets(url, sealed, key).url)).password, 'p%40ss%3Aw%40rd');
+    // Percent-encoded input is decoded before sealing, so the same password has one sealed form.
+    const encoded = unsealSecrets(url, sealSecrets(url, { url: 'ftp://bob:p%40ss@h/x' }, key), key);
+    assert.equal(new URL(String(encoded.url)).password, 'p%40ss');
+  });
+
+  it('R-TR-4 a secret option that merely looks like a URL is still sealed whole', () => {
+    const sealed = sealSecrets(url, { url: 's3://bucket/x', password: 'ftp://not-a-url-but-a-password' }, key);
+    assert.ok(isSealed(sealed.password));
+    assert.equal(maskSecrets(url, sealed).password, '***');
+  });
+
+  it('R-ROB-7 keptSecrets names the secrets an update sends back as "***"', () => {
+    assert.deepEqual(keptSecrets(sftp, { password: '***', private_key: 'k' }), ['password']);
+    assert.deepEqual(keptSecrets(url, { url: 'sftp://bob:***@h/x', password: '***' }), ['url', 'password']);
+    assert.deepEqual(keptSecrets(url, { url: 'sftp://bob:x@h/x' }), []);
   });
 });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { isPermanent } from '../../../server/domain/transports/failure.js';
 import { createWebhookTransport } from '../../../server/domain/transports/webhook.js';
 import { expectNoSecrets, freePort, makeCtx, rejection } from './helpers.js';
 
@@ -60,15 +62,29 @@ describe('webhook transport (node http server)', () => {
     assert.match(err.message, /refused/);
   });
 
-  it('R-TR-5 webhook refuses loopback unless listed, and the metadata address always', async () => {
+  it('R-TR-5 R-ROB-5 webhook refuses loopback unless listed (a literal on save, a name on delivery, permanently)', async () => {
     const t = transport([]);
-    const err = await rejection(() => t.deliver(t.validate({ url }, 'o'), makeCtx()));
-    assert.match(err.message, /not allowed: it is a loopback address/);
-    const err2 = await rejection(() =>
-      t.deliver(t.validate({ url: 'http://169.254.169.254/latest/' }, 'o'), makeCtx()),
+    assert.throws(
+      () => t.validate({ url }, 'o'),
+      (e: any) => e.status === 400 && e.parameters.path === 'o.url' && /loopback/.test(e.message),
     );
-    assert.match(err2.message, /link-local/);
+    assert.throws(() => t.validate({ url: 'http://169.254.169.254/latest/' }, 'o'), /link-local/);
+    assert.throws(() => t.validate({ url: 'http://[64:ff9b::a9fe:a9fe]/latest/' }, 'o'), /NAT64.*link-local/);
+    // A name is judged on the addresses it resolves to when the delivery connects.
+    const err = await rejection(() => t.deliver({ url: url.replace('127.0.0.1', 'localhost') }, makeCtx()));
+    assert.match(err.message, /not allowed: loopback address/);
+    assert.ok(isPermanent(err));
     assert.equal(received.length, 0);
+  });
+
+  it('R-ROB-8 webhook validation answers a 400, never a TypeError, for strings that are no URL', () => {
+    const t = transport();
+    for (const bad of ['not a url', 'http://[::1', 'http://exa mple.com/', '']) {
+      assert.throws(
+        () => t.validate({ url: bad }, 'o'),
+        (e: any) => e.status === 400 && e.parameters.path === 'o.url',
+      );
+    }
   });
 
   it('R-TR-2 webhook validation refuses non-http URLs and credentials in the URL', () => {
@@ -82,4 +98,62 @@ describe('webhook transport (node http server)', () => {
       (e: any) => e.parameters.path === 'o.url',
     );
   });
+
+  it('R-ROB-8 the signed body carries a delivery id and a timestamp; a replayed or altered call fails verification', async () => {
+    const t = transport();
+    const before = Date.now();
+    await t.deliver(t.validate({ url, secret: SECRET }, 'o'), makeCtx({ deliveryId: 'd-1' }));
+    await t.deliver(t.validate({ url, secret: SECRET }, 'o'), makeCtx({ deliveryId: 'd-1' }));
+    const [first, retry] = received.map((r) => r.body);
+    const json = JSON.parse(first!.toString());
+    assert.equal(json.delivery_id, 'd-1');
+    assert.ok(Date.parse(json.timestamp) >= before - 1000 && Date.parse(json.timestamp) <= Date.now() + 1000);
+    assert.ok(received.every((r) => r.signatureOk), 'the signature covers the body with id and timestamp');
+    // The receiver of the README: fresh, correctly signed, not seen before.
+    const seen = new Set<string>();
+    const sign = (body: Buffer) => `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
+    assert.equal(verifyWebhook(first!, sign(first!), SECRET, seen), true);
+    assert.equal(verifyWebhook(first!, sign(first!), SECRET, seen), false, 'a replay of the same call');
+    assert.equal(JSON.parse(retry!.toString()).delivery_id, 'd-1', 'attempts of one delivery share the id');
+    const stale = Buffer.from(JSON.stringify({ ...json, delivery_id: 'd-2', timestamp: new Date(before - 3_600_000).toISOString() }));
+    assert.equal(verifyWebhook(stale, sign(stale), SECRET, seen), false, 'an old timestamp');
+    const forged = Buffer.from(JSON.stringify({ ...json, delivery_id: 'd-3' }));
+    assert.equal(verifyWebhook(forged, sign(first!), SECRET, seen), false, 'a changed id breaks the signature');
+  });
+
+  it('R-ROB-8 webhook has an overall deadline: a server trickling its answer cannot hold the delivery', async () => {
+    const slow = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const timer = setInterval(() => res.write('.'), 50);
+      res.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const t = createWebhookTransport({ allowHosts: ['127.0.0.1'], timeoutMs: 2000, deadlineMs: 600 });
+      const started = Date.now();
+      const err = await rejection(() =>
+        t.deliver({ url: `http://127.0.0.1:${(slow.address() as { port: number }).port}/` }, makeCtx()),
+      );
+      assert.match(err.message, /did not answer completely within 0\.6 s/);
+      assert.ok(Date.now() - started < 5000, 'cut by the deadline, not by the socket timeout');
+    } finally {
+      slow.closeAllConnections();
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
+    }
+  });
 });
+
+/**
+ * The README's verification snippet (Transports, Webhooks), taken from the README itself so the documented code is
+ * the tested code.
+ */
+type Verify = (rawBody: Buffer, signatureHeader: string, secret: string, seenIds: Set<string>) => boolean;
+function readmeVerifier(): Verify {
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  const block = /```js\n([\s\S]*?function verifyWebhook[\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, 'the README has the verifyWebhook snippet');
+  const code = block.replace(/^\s*import .*$/m, '');
+  return new Function('createHmac', 'timingSafeEqual', `${code}\nreturn verifyWebhook;`)(createHmac, timingSafeEqual);
+}
+const verifyWebhook: Verify = (...args) => readmeVerifier()(...args);
