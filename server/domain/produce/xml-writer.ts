@@ -55,8 +55,12 @@ const NAME_START =
 const NAME_CHAR = `${NAME_START}\\-.0-9\\xB7\\u0300-\\u036F\\u203F-\\u2040`;
 const XML_NAME = new RegExp(`^[${NAME_START}][${NAME_CHAR}]*$`, 'u');
 
-/** True when `key` can be used as an element name as is (see the rules above). */
-export const isPlainElementName = (key: string): boolean => XML_NAME.test(key) && !/^xml/i.test(key) && key !== 'field';
+/**
+ * True when `key` can be used as an element name as is (see the rules above). Unicode spaces that XML 1.0 5th edition
+ * allows in names (U+1680, U+2000–U+200A …) are refused too: common parsers treat them as whitespace.
+ */
+export const isPlainElementName = (key: string): boolean =>
+  XML_NAME.test(key) && !/^xml/i.test(key) && key !== 'field' && !/\s/u.test(key);
 
 interface Tag {
   readonly open: string;

@@ -69,6 +69,13 @@ describe('produce/xml-writer', () => {
     expect(isPlainElementName('\u00AAordinal')).to.equal(false);
   });
 
+  it('R-OUT-3 a name with a Unicode space XML allows (U+1680, U+2000) is written as <field name>, which parsers read', async () => {
+    const data = { '\u1680': 'ogham', 'a\u2000b': 'en quad' };
+    const { text } = await produceXml([makeObject(1, data)]);
+    expect(XMLValidator.validate(text)).to.equal(true);
+    expect(parseXml(text)[0].fields).to.deep.equal({ ...SYSTEM, ...data });
+  });
+
   it('R-OUT-3 empty XML export is a valid document with an empty root', async () => {
     const { text } = await produceXml([]);
     expect(XMLValidator.validate(text)).to.equal(true);
