@@ -79,7 +79,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     db,
     storage,
     validators: { ...moduleValidators, transports: createTransportsValidator(transports, secretKey) },
-    onSchedulesChanged: (id) => scheduler.refresh(id),
+    onSchedulesChanged: (trx, id) => scheduler.refresh(id, trx),
     stopDeliveries: (trx, id) => stopDeliveries(trx, id, 'The delivery was stopped by the user.'),
     defaultTimezone: config.TZ || 'UTC',
   });
