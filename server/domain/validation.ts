@@ -51,7 +51,15 @@ export function fromZodError(error: z.ZodError, input: unknown, base = ''): AppE
       // A union whose every branch failed on the type alone (a string where boolean|object belongs) is a type mismatch.
       const typeOnly =
         issue.errors.length > 0 && issue.errors.every((branch) => branch.every((i) => i.code === 'invalid_type'));
-      return apiError(typeOnly ? 'type_mismatch' : 'invalid_value', `Attribute ${path}: ${issue.message}`, { path });
+      if (typeOnly) {
+        // Name the accepted types ("expected boolean or object") rather than zod's bare "Invalid input".
+        const expected = [
+          ...new Set(issue.errors.flatMap((branch) => branch.map((i) => (i as { expected?: string }).expected ?? ''))),
+        ].filter(Boolean);
+        const names = expected.join(' or ');
+        return apiError('type_mismatch', `Attribute ${path}: expected ${names || 'another type'}`, { path, expected });
+      }
+      return apiError('invalid_value', `Attribute ${path}: ${issue.message}`, { path });
     }
     default:
       return apiError('invalid_value', `Attribute ${path}: ${issue.message}`, { path });

@@ -44,7 +44,7 @@ describe('tenant isolation of stored strings (R-ROB-6)', () => {
     return { ...row, definition: text.rows[0].d as string };
   };
 
-  for (const [what, escape] of [
+  for (const [what, jsonEscape] of [
     ['NUL', '\\u0000'],
     ['a lone low surrogate', '\\udfff'],
     ['a lone high surrogate', '\\ud800x'],
@@ -52,7 +52,7 @@ describe('tenant isolation of stored strings (R-ROB-6)', () => {
     it(`an update with ${what} in custom_data is a 400 naming the attribute and changes nothing`, async () => {
       const id = await scheduled(alice, 'alice-nightly');
       const before = await snapshot(id);
-      const r = await postRaw(alice, id, `{"export": {"custom_data": [{"key": "k", "value": "a${escape}b"}]}}`).expect(400);
+      const r = await postRaw(alice, id, `{"export": {"custom_data": [{"key": "k", "value": "a${jsonEscape}b"}]}}`).expect(400);
       expect(r.body).to.include({ realm: 'api', code: 'error.api.invalid_value' });
       expect(r.body.parameters).to.deep.equal({ path: 'export.custom_data[0].value' });
       expect(await snapshot(id)).to.deep.equal(before);
