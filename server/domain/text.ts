@@ -39,8 +39,8 @@ const visible = (key: string) =>
   });
 
 /**
- * Throws a 400 `error.api.invalid_value` naming the first string or object key below `value` that is not valid text
- * (path relative to `base`, e.g. `export.custom_data[0].value`). Iterative: a deeply nested body cannot overflow the
+ * Throws a 400 `error.api.invalid_value` naming the first string or object key below `value` that is not valid text,
+ * or a key named `__proto__` (path relative to `base`, e.g. `export.custom_data[0].value`). Iterative: a deeply nested body cannot overflow the
  * stack here. The value itself is never quoted (it may be a password).
  */
 export function assertValidText(value: unknown, base = ''): void {
@@ -59,6 +59,11 @@ export function assertValidText(value: unknown, base = ''): void {
         const problem = textProblem(key);
         const keyPath = joinPath(path, [visible(key)]);
         if (problem) throw textError(keyPath, `its name ${problem}`);
+        // JSON.parse makes `__proto__` an own key, but any plain-object copy (zod records, field maps) turns it into
+        // a prototype change and silently drops it; nothing can name it safely, so it is refused everywhere.
+        if (key === '__proto__') {
+          throw apiError('invalid_value', `Attribute ${keyPath}: the name __proto__ is reserved`, { path: keyPath });
+        }
         stack.push({ v: item, path: keyPath });
       }
     }
