@@ -70,5 +70,17 @@ export function assertValidText(value: unknown, base = ''): void {
   }
 }
 
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
+
+/**
+ * JSON text PostgreSQL's jsonb always accepts, for what the service itself writes (event and delivery logs) that may
+ * quote foreign text, such as a remote server's error message: NUL and lone surrogates become U+FFFD instead of
+ * failing the statement that records the failure.
+ */
+export const storableJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'string' && textProblem(v) ? v.replace(/\u0000/g, '\uFFFD').replace(LONE_SURROGATES, '\uFFFD') : v,
+  );
+
 const textError = (path: string, problem: string) =>
   apiError('invalid_value', `Attribute ${path || '(body)'} ${TEXT_RULE}: ${problem}`, { path });

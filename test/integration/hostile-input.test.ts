@@ -238,7 +238,14 @@ describe('hostile input on every route (R-ROB-2, issue 9)', function () {
     if (res.status >= 400) {
       expectSpecError(res, what);
       expect(await snapshot(), `${what} changed stored data`).to.equal(before);
-    } else if (res.status >= 300 && res.status < 400 && res.status !== 304) {
+    } else {
+      // What was accepted must be readable by every query over all owners (R-ROB-6): PostgreSQL converts each
+      // stored definition to jsonb, which fails on the NUL and lone-surrogate escapes a json column would keep.
+      await app.db.raw('select count(*) from exports where definition::jsonb is not null').catch((e: Error) => {
+        throw new Error(`${what} stored a definition PostgreSQL cannot read: ${e.message}`);
+      });
+    }
+    if (res.status >= 300 && res.status < 400 && res.status !== 304) {
       expect(res.headers.location, what).to.match(/#server_error:[a-z.]+$/);
     }
     return res;
