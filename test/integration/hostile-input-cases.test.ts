@@ -83,6 +83,24 @@ describe('hostile input: clear errors (issue 9)', () => {
     });
   });
 
+  describe('an invalid webhook URL or S3 endpoint (finding 8)', () => {
+    for (const url of ['http://[', 'http://a b', 'https://', 'http://x:99999', 'http://%zz']) {
+      it(`${url} is a 400 naming the transport's options, nothing created`, async () => {
+        const before = await counts();
+        for (const t of [
+          { type: 'webhook', options: { url } },
+          { type: 's3', options: { bucket: 'bucket', endpoint: url, access_key_id: 'a', secret_access_key: 's' } },
+        ]) {
+          const res = await raw('PUT', '/api/v1/export', JSON.stringify({ export: {}, _transports: [t] }));
+          expectSpecError(res, `${t.type} ${url}`);
+          expect(res.status).to.equal(400);
+          expect(json(res).parameters.path).to.match(/^_transports\[0\]\.options/);
+        }
+        expect(await counts()).to.deep.equal(before);
+      });
+    }
+  });
+
   describe('bodies', () => {
     for (const [route, method] of [
       ['/api/v1/export', 'PUT'],

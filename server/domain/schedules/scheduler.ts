@@ -135,7 +135,10 @@ export class Scheduler {
       .whereNull('schedule_checked_at')
       .whereRaw("schedules <> '[]'::jsonb")
       .select('id')) as { id: number }[];
-    for (const { id } of rows) await this.refresh(id);
+    for (const { id } of rows) {
+      // One export that cannot be planned must not keep the others unplanned.
+      await this.refresh(id).catch((err) => this.deps.log.error({ err, export_id: id }, 'schedule refresh failed'));
+    }
   }
 
   private nextAfter(row: Pick<DueRow, 'id' | 'schedules' | 'timezone'>, after: Date): Date | null {

@@ -12,7 +12,8 @@ function toAppError(e: unknown): AppError {
   if (isAppError(e)) return e;
   const status = (e as { status?: number }).status;
   if (status === 413) return new AppError(413, 'api', 'payload_too_large', 'The request body is too large');
-  if (pgCode(e)) return new AppError(500, 'server', 'database', 'A database operation failed', {}, { cause: e });
+  // Only PostgreSQL's own errors (they carry a severity); Node's ERR_* / E* codes are not database failures.
+  if (pgCode(e) && typeof e === 'object' && e !== null && 'severity' in e) return new AppError(500, 'server', 'database', 'A database operation failed', {}, { cause: e });
   return new AppError(500, 'server', 'generic', 'An unexpected error occurred', {}, { cause: e });
 }
 
