@@ -159,6 +159,10 @@ describe('hostile input on every route (R-ROB-2, issue 9)', function () {
       .expect(200);
     assetId = asset.body._id;
   });
+  // Objects stored by accepted samples (some carry 1 MiB strings) would slow every later search and snapshot.
+  afterEach(async () => {
+    await app.db('objects').whereNot({ id: objectId }).delete();
+  });
   after(async () => {
     // HOSTILE_STATS=1 prints how each route answered, to see that the generators get past auth and parsing.
     if (process.env.HOSTILE_STATS) console.log(JSON.stringify(Object.fromEntries(tally), null, 1));
@@ -178,7 +182,7 @@ describe('hostile input on every route (R-ROB-2, issue 9)', function () {
     const [exports, objects, assets, runs, tombstones] = await Promise.all([
       app.db.raw(`select id, version, name, type, state, passkey, definition::text as d, schedules::text as s,
         transports::text as t, next_run_at from exports order by id`),
-      app.db.raw('select id, version, objecttype, data::text as d from objects order by id'),
+      app.db.raw('select id, version, objecttype, md5(data::text) as d from objects order by id'),
       app.db.raw('select id, original_filename, size from assets order by id'),
       app.db.raw('select id, state from runs order by id'),
       app.db.raw('select count(*)::int as n from object_tombstones'),
@@ -258,18 +262,7 @@ describe('hostile input on every route (R-ROB-2, issue 9)', function () {
     return res;
   };
 
-  const RUNS_PER_ROUTE = Number(process.env.HOSTILE_RUNS ?? 24);
-  ROUTES.forEach((route, index) => {
-    it(`${route.method} ${route.path}: never a 500, always SPEC §2, a failure changes nothing`, async () => {
-      await fc.assert(
-        fc.asyncProperty(requestFor(route), async (req) => {
-          count(`${route.method} ${route.path}`, await check(req));
-        }),
-        { seed: SEED + index, numRuns: route.templates ? RUNS_PER_ROUTE * 4 : RUNS_PER_ROUTE, endOnFailure: true },
-      );
-    });
-  });
-
+  // First, while the fixture object (id 1) is still at version 1, as the update template expects.
   it('the body templates are valid as they stand, so a mutation tests the one value it changed', async () => {
     for (const route of ROUTES.filter((r) => r.templates && r.auth === 'owner' && !r.path.includes('{id}'))) {
       for (const template of route.templates!) {
@@ -282,6 +275,23 @@ describe('hostile input on every route (R-ROB-2, issue 9)', function () {
         expect(res.status, `${route.method} ${route.path}: ${res.body.toString('utf8').slice(0, 300)}`).to.equal(200);
       }
     }
+  });
+
+  const RUNS_PER_ROUTE = Number(process.env.HOSTILE_RUNS ?? 16);
+  ROUTES.forEach((route, index) => {
+    it(`${route.method} ${route.path}: never a 500, always SPEC §2, a failure changes nothing`, async () => {
+      await fc.assert(
+        fc.asyncProperty(requestFor(route), async (req) => {
+          count(`${route.method} ${route.path}`, await check(req));
+        }),
+        {
+          seed: SEED + index,
+          // Session calls verify a password (scrypt) each: fewer of them; the body-taking routes get more.
+          numRuns: route.templates && route.auth !== 'session' ? RUNS_PER_ROUTE * 3 : RUNS_PER_ROUTE,
+          endOnFailure: true,
+        },
+      );
+    });
   });
 
   // The envelope above is often refused before the body is looked at; these keep it valid (owner token, JSON, no
@@ -301,7 +311,7 @@ describe('hostile input on every route (R-ROB-2, issue 9)', function () {
           });
           count(`${route.method} ${route.path} (valid envelope)`, res);
         }),
-        { seed: SEED, numRuns: RUNS_PER_ROUTE * 6, endOnFailure: true },
+        { seed: SEED, numRuns: route.auth === 'session' ? RUNS_PER_ROUTE * 2 : RUNS_PER_ROUTE * 6, endOnFailure: true },
       );
     });
   }
