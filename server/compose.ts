@@ -122,10 +122,14 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
           producers,
           onPublished: deliveries.onPublished,
           onFailed: deliveries.onFailed,
+          // Each sweep on its own, so one failing (for one owner's row) does not stop the others.
           onSweep: async () => {
-            await setExpiry(db, config.EXPORT_TTL_DAYS);
-            await expireDownloads(db, storage);
-            await sweepStaleDeliveries(db);
+            const results = await Promise.allSettled([
+              setExpiry(db, config.EXPORT_TTL_DAYS).then(() => expireDownloads(db, storage)),
+              sweepStaleDeliveries(db),
+            ]);
+            const failed = results.find((r) => r.status === 'rejected');
+            if (failed) throw (failed as PromiseRejectedResult).reason;
           },
         },
         { concurrency: config.WORKER_CONCURRENCY, leaseMs: config.RUN_LEASE, ...overrides },

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
+import { expireDownloads } from '../../server/domain/exports/expiry.js';
 import { ExportService } from '../../server/domain/exports/export-service.js';
 import { moduleValidators } from '../../server/domain/exports/nested-validators.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import type { Storage } from '../../server/infra/storage/storage.js';
+import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
 import { GateProducer } from '../helpers/producers.js';
 
 /**
@@ -17,7 +19,9 @@ describe('tenant isolation of stored strings (R-ROB-6)', () => {
   const now = () => new Date(clock.getTime());
 
   before(async () => {
-    app = await startTestApp({ producers: [new GateProducer()], compose: { now } });
+    const gate = new GateProducer();
+    gate.releaseAll();
+    app = await startTestApp({ producers: [gate], compose: { now } });
     ({ token: alice } = await app.login('alice'));
     ({ token: bob } = await app.login('bob'));
   });
@@ -116,6 +120,39 @@ describe('tenant isolation of stored strings (R-ROB-6)', () => {
       .send({ export: { _version: version + 1, custom_data: [] } })
       .expect(200);
     expect(fixed.body._next_run).to.equal('2026-03-01T10:02:00.000Z');
+  });
+
+  it('the expiry sweep expires every owner\'s downloads even when one export\'s files cannot be deleted', async () => {
+    const download = async (token: string) =>
+      (await app.request.put('/api/v1/export').query({ token }).send({ export: { type: 'download' } }).expect(200)).body
+        .export._id as number;
+    const first = await download(alice);
+    const second = await download(bob);
+    const worker = app.createWorker({ pollMs: 20, heartbeatMs: 200 });
+    worker.start();
+    try {
+      await eventually(async () => {
+        const rows = await app.db('exports').whereIn('id', [first, second]).whereNotNull('published_run_id');
+        return rows.length === 2;
+      });
+    } finally {
+      await worker.stop();
+    }
+    // Alice's expired first, so the sweep meets it first.
+    await app.db('exports').where({ id: first }).update({ expires_at: new Date('2026-01-01T00:00:00Z') });
+    await app.db('exports').where({ id: second }).update({ expires_at: new Date('2026-01-02T00:00:00Z') });
+    const storage = Object.create(app.storage) as Storage;
+    storage.deletePrefix = async (prefix: string) => {
+      if (prefix.startsWith(`exports/${first}/`)) throw new Error('EACCES: permission denied');
+      return app.storage.deletePrefix(prefix);
+    };
+    let error: unknown;
+    await expireDownloads(app.db, storage, new Date('2026-02-01T00:00:00Z')).catch((e) => {
+      error = e;
+    });
+    expect((error as Error)?.message).to.match(/EACCES/);
+    const rows = await app.db('exports').whereIn('id', [first, second]).orderBy('id').select('published_run_id');
+    expect(rows.map((r: { published_run_id: number | null }) => r.published_run_id)).to.deep.equal([null, null]);
   });
 
   it('an update whose schedule bookkeeping fails answers an error and commits nothing', async () => {
