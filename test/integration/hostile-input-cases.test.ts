@@ -59,6 +59,15 @@ describe('hostile input: clear errors (issue 9)', () => {
     });
   });
 
+  it('an asset upload whose filename query has a NUL is a 400 naming filename; nothing stored', async () => {
+    const before = await counts();
+    const res = await raw('POST', '/api/v1/eas/put?filename=a%00b.txt', 'hello', 'application/octet-stream');
+    expectSpecError(res, 'filename');
+    expect(res.status).to.equal(400);
+    expect(json(res).parameters.path).to.equal('filename');
+    expect(await counts()).to.deep.equal(before);
+  });
+
   describe('an _id range beyond the integers of its column (finding 8)', () => {
     for (const [field, bound] of [
       ['_id', '1e21'],
