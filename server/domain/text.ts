@@ -40,8 +40,8 @@ const visible = (key: string) =>
 
 /**
  * Throws a 400 `error.api.invalid_value` naming the first string or object key below `value` that is not valid text,
- * or a key named `__proto__` (path relative to `base`, e.g. `export.custom_data[0].value`). Iterative: a deeply nested body cannot overflow the
- * stack here. The value itself is never quoted (it may be a password).
+ * or a key named `__proto__` (path relative to `base`, e.g. `export.custom_data[0].value`). Iterative: a deeply
+ * nested body cannot overflow the stack here. The value itself is never quoted (it may be a password).
  */
 export function assertValidText(value: unknown, base = ''): void {
   const stack: { v: unknown; path: string }[] = [{ v: value, path: base }];
