@@ -84,7 +84,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     db,
     storage,
     validators: { ...moduleValidators, transports: createTransportsValidator(transports, secretKey) },
-    onSchedulesChanged: (id) => scheduler.refresh(id),
+    onSchedulesChanged: (trx, id) => scheduler.refresh(id, trx),
     stopDeliveries: (trx, id) => stopDeliveries(trx, id, 'The delivery was stopped by the user.'),
     defaultTimezone: config.TZ || 'UTC',
   });
@@ -127,11 +127,15 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
           producers,
           onPublished: deliveries.onPublished,
           onFailed: deliveries.onFailed,
+          // Each sweep on its own, so one failing (for one owner's row) does not stop the others.
           onSweep: async () => {
-            await setExpiry(db, config.EXPORT_TTL_DAYS);
-            await expireDownloads(db, storage);
-            await sweepStaleDeliveries(db);
-            await purgeMailSends(db);
+            const results = await Promise.allSettled([
+              setExpiry(db, config.EXPORT_TTL_DAYS).then(() => expireDownloads(db, storage)),
+              sweepStaleDeliveries(db),
+              purgeMailSends(db),
+            ]);
+            const failed = results.find((r) => r.status === 'rejected');
+            if (failed) throw (failed as PromiseRejectedResult).reason;
           },
         },
         { concurrency: config.WORKER_CONCURRENCY, leaseMs: config.RUN_LEASE, ...overrides },

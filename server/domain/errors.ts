@@ -51,8 +51,8 @@ export const notFound = (type: string, id: unknown) =>
 export const userError = (status: number, name: string, description: string, parameters: Record<string, unknown> = {}) =>
   new AppError(status, 'user', name, description, parameters);
 
-export const notAuthenticated = () =>
-  new AppError(403, 'user', 'not_authenticated', 'The session is not authenticated');
+export const notAuthenticated = (description = 'The session is not authenticated', reason?: string) =>
+  new AppError(403, 'user', 'not_authenticated', description, reason ? { reason } : {});
 
 export const tooManyAttempts = (retryAfterSeconds: number) =>
   new AppError(429, 'user', 'too_many_attempts', 'Too many attempts, try again later', { retry_after: retryAfterSeconds });

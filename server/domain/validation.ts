@@ -51,16 +51,35 @@ export function fromZodError(error: z.ZodError, input: unknown, base = ''): AppE
       // A union whose every branch failed on the type alone (a string where boolean|object belongs) is a type mismatch.
       const typeOnly =
         issue.errors.length > 0 && issue.errors.every((branch) => branch.every((i) => i.code === 'invalid_type'));
-      return apiError(typeOnly ? 'type_mismatch' : 'invalid_value', `Attribute ${path}: ${issue.message}`, { path });
+      if (typeOnly) {
+        // Name the accepted types ("expected boolean or object") rather than zod's bare "Invalid input".
+        const expected = [
+          ...new Set(issue.errors.flatMap((branch) => branch.map((i) => (i as { expected?: string }).expected ?? ''))),
+        ].filter(Boolean);
+        const names = expected.join(' or ');
+        return apiError('type_mismatch', `Attribute ${path}: expected ${names || 'another type'}`, { path, expected });
+      }
+      return apiError('invalid_value', `Attribute ${path}: ${issue.message}`, { path });
     }
     default:
       return apiError('invalid_value', `Attribute ${path}: ${issue.message}`, { path });
   }
 }
 
-/** Parses `input` with `schema` or throws the mapped AppError. */
+/**
+ * Parses `input` with `schema` or throws the mapped AppError. A refinement that throws on input it did not expect
+ * (`new URL("http://[")` inside a check) is a malformed value as well, a 400 on `base`, never a 500; its message is
+ * kept only when it is Node's own (it could otherwise quote the input, which may be a secret).
+ */
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown, base = ''): z.output<S> {
-  const r = schema.safeParse(input);
+  let r: z.ZodSafeParseResult<z.output<S>>;
+  try {
+    r = schema.safeParse(input);
+  } catch (e) {
+    const known = typeof (e as { code?: unknown }).code === 'string' && /^ERR_/.test((e as { code: string }).code);
+    const why = known ? (e as Error).message : 'a value is malformed';
+    throw apiError('invalid_value', `Attribute ${base || '(body)'}: ${why}`, { path: base });
+  }
   if (!r.success) throw fromZodError(r.error, input, base);
   return r.data;
 }

@@ -8,6 +8,7 @@ import type { SessionService } from '../domain/sessions/sessions.js';
 import type { Logger } from '../infra/logger.js';
 import { requireUser } from './middleware/auth.js';
 import { errorMiddleware } from './middleware/errors.js';
+import { queryText } from './middleware/query-text.js';
 import { requestContext } from './middleware/request-context.js';
 import { exportRoutes } from './routes/export-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
@@ -37,6 +38,7 @@ export function createApp(deps: AppDeps): Koa {
   });
   app.use(requestContext(deps.log));
   app.use(errorMiddleware);
+  app.use(queryText);
 
   const health = healthRoutes(deps.db, deps.isShuttingDown);
   app.use(health.routes());

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { storableJson } from '../text.js';
 
 export type ExportEventType =
   | 'EXPORT_INSERT'
@@ -16,7 +17,7 @@ export type ExportEventType =
 export const LOG_LIMIT = 500;
 
 export async function logEvent(db: Knex, exportId: number, type: ExportEventType, info: Record<string, unknown> = {}) {
-  await db('export_events').insert({ export_id: exportId, type, info: JSON.stringify(info) });
+  await db('export_events').insert({ export_id: exportId, type, info: storableJson(info) });
   await db.raw(
     `delete from export_events where export_id = ? and id <= (
        select id from export_events where export_id = ? order by id desc offset ? limit 1)`,

@@ -31,9 +31,14 @@ export async function setExpiry(db: Knex, ttlDays: number, exportId?: number): P
   await q;
 }
 
-/** Deletes the published files of expired `download` exports; returns their ids. Safe on several instances. */
+/**
+ * Deletes the published files of expired `download` exports; returns their ids. Safe on several instances. Each export
+ * is expired on its own: one that fails (its files cannot be deleted) does not keep the others' files, and the first
+ * failure is thrown after all were tried, for the sweep to log.
+ */
 export async function expireDownloads(db: Knex, storage: Storage, now: Date = new Date(), limit = 100): Promise<number[]> {
   const expired: number[] = [];
+  let failure: unknown = null;
   const candidates = (await db('exports')
     .where({ type: 'download' })
     .whereNotNull('published_run_id')
@@ -42,26 +47,35 @@ export async function expireDownloads(db: Knex, storage: Storage, now: Date = ne
     .limit(limit)
     .select('id')) as { id: number }[];
   for (const { id } of candidates) {
-    // Claim in a transaction (row lock, re-check) so two sweepers expire an export once and one EXPORT_EXPIRED is logged.
-    const runId = await db.transaction(async (trx) => {
-      const row = (await trx('exports')
-        .where({ id, type: 'download' })
-        .whereNotNull('published_run_id')
-        .where('expires_at', '<=', now)
-        .forUpdate()
-        .skipLocked()
-        .first('published_run_id')) as { published_run_id: number } | undefined;
-      if (!row) return null;
-      await trx('exports').where({ id }).update({ published_run_id: null, updated_at: trx.fn.now() });
-      await trx('runs').where({ id: row.published_run_id }).update({ files_deleted_at: trx.fn.now(), archive_index: null });
-      await trx('run_files').where({ run_id: row.published_run_id }).delete();
-      await logEvent(trx, id, 'EXPORT_EXPIRED', { run_id: row.published_run_id });
-      return row.published_run_id;
-    });
-    if (runId === null) continue;
-    // Rows first (links stop at once), bytes after the commit.
-    await storage.deletePrefix(`exports/${id}/runs/${runId}/`);
-    expired.push(id);
+    try {
+      if (await expireOne(db, storage, id, now)) expired.push(id);
+    } catch (err) {
+      failure ??= err;
+    }
   }
+  if (failure) throw failure;
   return expired;
+}
+
+async function expireOne(db: Knex, storage: Storage, id: number, now: Date): Promise<boolean> {
+  // Claim in a transaction (row lock, re-check) so two sweepers expire an export once and one EXPORT_EXPIRED is logged.
+  const runId = await db.transaction(async (trx) => {
+    const row = (await trx('exports')
+      .where({ id, type: 'download' })
+      .whereNotNull('published_run_id')
+      .where('expires_at', '<=', now)
+      .forUpdate()
+      .skipLocked()
+      .first('published_run_id')) as { published_run_id: number } | undefined;
+    if (!row) return null;
+    await trx('exports').where({ id }).update({ published_run_id: null, updated_at: trx.fn.now() });
+    await trx('runs').where({ id: row.published_run_id }).update({ files_deleted_at: trx.fn.now(), archive_index: null });
+    await trx('run_files').where({ run_id: row.published_run_id }).delete();
+    await logEvent(trx, id, 'EXPORT_EXPIRED', { run_id: row.published_run_id });
+    return row.published_run_id;
+  });
+  if (runId === null) return false;
+  // Rows first (links stop at once), bytes after the commit.
+  await storage.deletePrefix(`exports/${id}/runs/${runId}/`);
+  return true;
 }

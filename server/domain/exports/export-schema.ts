@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { apiError } from '../errors.js';
+import { text } from '../text.js';
 import { parseWith } from '../validation.js';
 import { EXPORT_TYPES } from './filter.js';
 
@@ -14,23 +15,23 @@ export const isValidTimeZone = (tz: string) => {
 
 const flag = z.boolean();
 const csvOptions = z.strictObject({
-  delimiter: z.string().length(1, 'must be one character').optional(),
-  quote: z.string().length(1, 'must be one character').optional(),
-  escape: z.string().length(1, 'must be one character').optional(),
+  delimiter: text().length(1, 'must be one character').optional(),
+  quote: text().length(1, 'must be one character').optional(),
+  escape: text().length(1, 'must be one character').optional(),
   use_bom: flag.optional(),
   empty_columns: flag.optional(),
 });
-const fieldPath = z.string().min(1).max(500);
+const fieldPath = text().min(1).max(500);
 
 /** The rw attributes of `export` (R-EXP-9). Read-only ones (`_id`) are accepted and ignored. */
 export const exportAttributes = z.strictObject({
   _id: z.unknown().optional(),
   _version: z.number().int().min(1).optional(),
   type: z.enum(EXPORT_TYPES).optional(),
-  name: z.string().trim().min(1).max(255).nullable().optional(),
-  search: z.record(z.string(), z.unknown()).nullable().optional(),
+  name: text().trim().min(1).max(255).nullable().optional(),
+  search: z.record(text(), z.unknown()).nullable().optional(),
   fields: z
-    .record(fieldPath, z.strictObject({ display_name: z.string().min(1).max(255).optional() }))
+    .record(fieldPath, z.strictObject({ display_name: text().min(1).max(255).optional() }))
     .nullable()
     .optional(),
   eas_fields: z.record(fieldPath, z.strictObject({ files: flag })).nullable().optional(),
@@ -41,11 +42,11 @@ export const exportAttributes = z.strictObject({
   xml_one_file_per_object: flag.optional(),
   flat: flag.optional(),
   filename_original: flag.optional(),
-  filename_template: z.string().min(1).max(500).nullable().optional(),
+  filename_template: text().min(1).max(500).nullable().optional(),
   batch_size: z.number().int().min(1).max(100_000).nullable().optional(),
-  timezone: z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin').optional(),
+  timezone: text().refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin').optional(),
   custom_data: z
-    .array(z.strictObject({ key: z.string().min(1).max(200), value: z.string().max(10_000) }))
+    .array(z.strictObject({ key: text().min(1).max(200), value: text().max(10_000) }))
     .max(100)
     .optional(),
 });

@@ -22,8 +22,12 @@ export interface ExportServiceDeps {
   storage: Storage;
   validators: NestedValidators;
   defaultTimezone: string;
-  /** Called after commit when an export's schedules may have changed (the scheduler recomputes `_next_run`). */
-  onSchedulesChanged?: (exportId: number) => Promise<void>;
+  /**
+   * Called inside the create/update transaction when an export's schedules may have changed (the scheduler
+   * recomputes `_next_run`): the bookkeeping commits with the change or not at all, so no request answers an error
+   * for a change that was committed.
+   */
+  onSchedulesChanged?: (trx: Knex.Transaction, exportId: number) => Promise<void>;
   /**
    * Stops the export's transport deliveries in progress (inside stop's transaction); returns how many. A stop of an
    * export whose run is done but whose deliveries still run stops those instead of answering export_not_running.
@@ -101,9 +105,10 @@ export class ExportService {
       await logEvent(trx, created.id, 'EXPORT_INSERT', {});
       // R-EXP-3: without schedules an export is queued at once.
       if (schedules.length === 0) await enqueueRun(trx, created, 'create');
+      await this.deps.onSchedulesChanged?.(trx, created.id);
       return getOwnedExport(trx, ownerId, created.id);
     });
-    return this.afterSchedulesChanged(ownerId, row);
+    return row;
   }
 
   async update(ownerId: number, id: number, body: ExportBody, start: boolean): Promise<ExportRow> {
@@ -142,16 +147,10 @@ export class ExportService {
         });
       await logEvent(trx, id, 'EXPORT_UPDATE', { version: current.version + 1 });
       if (start && schedules.length === 0) await enqueueRun(trx, current, 'update');
+      await this.deps.onSchedulesChanged?.(trx, id);
       return getOwnedExport(trx, ownerId, id);
     });
-    return this.afterSchedulesChanged(ownerId, row);
-  }
-
-  /** Lets the scheduler recompute `_next_run` after commit, then returns the row with it. */
-  private async afterSchedulesChanged(ownerId: number, row: ExportRow): Promise<ExportRow> {
-    if (!this.deps.onSchedulesChanged) return row;
-    await this.deps.onSchedulesChanged(row.id);
-    return getOwnedExport(this.db, ownerId, row.id);
+    return row;
   }
 
   async remove(ownerId: number, id: number): Promise<void> {
@@ -162,7 +161,6 @@ export class ExportService {
     });
     // Files go after the commit: the rows (and so every link) are gone first, then the bytes.
     await this.deps.storage.deletePrefix(`exports/${id}/`);
-    await this.deps.onSchedulesChanged?.(id);
   }
 
   async start(ownerId: number, id: number): Promise<ExportRow> {

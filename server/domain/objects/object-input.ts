@@ -1,4 +1,5 @@
 import { apiError, invalidValue } from '../errors.js';
+import { TEXT_RULE, textProblem } from '../text.js';
 import { OBJECTTYPE_RE, SEGMENT_RE } from '../search/field-path.js';
 
 /** Most objects one `PUT /api/v1/db/<objecttype>` may carry (one transaction). */
@@ -34,7 +35,7 @@ export function parseObjectId(raw: string | undefined, path = 'id'): number {
 
 /**
  * Every key at every depth must be a search field segment (`[A-Za-z_][A-Za-z0-9_-]{0,62}`), so everything that is
- * stored can also be searched and named in `fields`; strings must not contain NUL (PostgreSQL's jsonb refuses it).
+ * stored can also be searched and named in `fields`; strings must be valid text (PostgreSQL's jsonb refuses NUL).
  * Iterative, so a hostile document cannot overflow the stack before its depth is checked.
  */
 function checkFieldValue(value: unknown, basePath: string): void {
@@ -43,7 +44,8 @@ function checkFieldValue(value: unknown, basePath: string): void {
     const { value: v, path, depth } = stack.pop()!;
     if (depth > MAX_FIELD_DEPTH) throw invalidValue(path, `Field values nest at most ${MAX_FIELD_DEPTH} levels deep`);
     if (typeof v === 'string') {
-      if (v.includes('\u0000')) throw invalidValue(path, 'Strings must not contain NUL characters');
+      const problem = textProblem(v);
+      if (problem) throw invalidValue(path, `Strings ${TEXT_RULE}: this one ${problem}`);
     } else if (typeof v === 'number') {
       if (!Number.isFinite(v)) throw invalidValue(path, 'Numbers must be finite');
     } else if (Array.isArray(v)) {

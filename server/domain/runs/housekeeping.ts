@@ -36,15 +36,25 @@ const DUE_SQL = `
   order by id
   limit 100`;
 
-/** Deletes the files of previous runs that the retention rule no longer keeps (rows first, so links 410 at once). */
+/**
+ * Deletes the files of previous runs that the retention rule no longer keeps (rows first, so links 410 at once and a
+ * run whose storage delete fails is not picked again). Each run on its own: one that fails does not keep every other
+ * owner's old files; the first failure is thrown after all were tried, for the sweep to log.
+ */
 export async function deleteSupersededFiles(db: Knex, storage: Storage, rule: RetentionRule): Promise<number> {
   const { rows } = (await db.raw(DUE_SQL, [rule.ttlMs / 1000, rule.kept, IN_FLIGHT_GRACE_MS / 1000])) as {
     rows: { id: number; export_id: number }[];
   };
+  let failure: unknown = null;
   for (const r of rows) {
-    await db('runs').where({ id: r.id }).update({ files_deleted_at: db.fn.now(), archive_index: null });
-    await db('run_files').where({ run_id: r.id }).delete();
-    await storage.deletePrefix(`exports/${r.export_id}/runs/${r.id}/`);
+    try {
+      await db('runs').where({ id: r.id }).update({ files_deleted_at: db.fn.now(), archive_index: null });
+      await db('run_files').where({ run_id: r.id }).delete();
+      await storage.deletePrefix(`exports/${r.export_id}/runs/${r.id}/`);
+    } catch (err) {
+      failure ??= err;
+    }
   }
+  if (failure) throw failure;
   return rows.length;
 }

@@ -100,16 +100,19 @@ export class Worker {
     }
   }
 
+  /** Each step on its own: one that fails (for one row or altogether) is logged and does not skip the others. */
   async sweep(): Promise<void> {
-    try {
+    const step = (name: string, fn: () => Promise<unknown>) =>
+      fn().catch((err) => this.deps.log.error({ err, step: name }, 'sweeping failed'));
+    await step('leases', async () => {
       const { failed } = await sweepExpiredLeases(this.deps.db);
-      for (const run of failed) await this.deps.storage.deletePrefix(runFolder(run));
-      const { PREVIOUS_RUNS_TTL: ttlMs, PREVIOUS_RUNS_KEPT: kept } = this.deps.config;
-      await deleteSupersededFiles(this.deps.db, this.deps.storage, { ttlMs, kept });
-      await this.deps.onSweep?.();
-    } catch (err) {
-      this.deps.log.error({ err }, 'sweeping failed');
-    }
+      for (const run of failed) {
+        await this.deps.storage.deletePrefix(runFolder(run)).catch((err) => this.deps.log.error({ err, run_id: run.id }, 'staging not removed'));
+      }
+    });
+    const { PREVIOUS_RUNS_TTL: ttlMs, PREVIOUS_RUNS_KEPT: kept } = this.deps.config;
+    await step('superseded files', () => deleteSupersededFiles(this.deps.db, this.deps.storage, { ttlMs, kept }));
+    await step('hooks', async () => this.deps.onSweep?.());
   }
 
   /**

@@ -58,9 +58,11 @@ interface DueRow {
   owner_id: number;
   version: number;
   schedules: ScheduleInput[];
-  timezone: string | null;
+  timezone?: string | null;
   schedule_checked_at: Date | null;
   created_at: Date;
+  /** Set when the definition could not be read (see loadTimezones). */
+  unreadable?: boolean;
 }
 
 interface Plan {
@@ -108,19 +110,21 @@ export class Scheduler {
   }
 
   /**
-   * Recomputes `_next_run` after a create/update/delete (ExportService.onSchedulesChanged). Fires before the change
-   * are not caught up: the checked instant moves to now.
+   * Recomputes `_next_run` after a create/update (ExportService.onSchedulesChanged), inside the caller's transaction
+   * when one is given, so a change and its bookkeeping commit (or fail) together. Fires before the change are not
+   * caught up: the checked instant moves to now.
    */
-  async refresh(exportId: number): Promise<void> {
-    const row = (await this.deps.db('exports')
-      .where({ id: exportId })
-      .first('id', 'schedules', this.deps.db.raw("definition->>'timezone' as timezone"))) as
-      | Pick<DueRow, 'id' | 'schedules' | 'timezone'>
+  async refresh(exportId: number, db: Knex = this.deps.db): Promise<void> {
+    // The whole definition comes back as JSON text parsed by the driver: no PostgreSQL text conversion of its
+    // values, so a row stored before input was checked cannot make this fail.
+    const row = (await db('exports').where({ id: exportId }).first('id', 'schedules', 'definition')) as
+      | (Pick<DueRow, 'id' | 'schedules'> & { definition: { timezone?: unknown } | null })
       | undefined;
     if (!row) return;
     const now = this.now();
-    const next = row.schedules.length === 0 ? null : this.nextAfter(row, now);
-    await this.deps.db('exports')
+    const timezone = typeof row.definition?.timezone === 'string' ? row.definition.timezone : null;
+    const next = row.schedules.length === 0 ? null : this.nextAfter({ ...row, timezone }, now);
+    await db('exports')
       .where({ id: exportId })
       .update({ next_run_at: next, schedule_checked_at: row.schedules.length === 0 ? null : now });
   }
@@ -131,7 +135,10 @@ export class Scheduler {
       .whereNull('schedule_checked_at')
       .whereRaw("schedules <> '[]'::jsonb")
       .select('id')) as { id: number }[];
-    for (const { id } of rows) await this.refresh(id);
+    for (const { id } of rows) {
+      // One export that cannot be planned must not keep the others unplanned.
+      await this.refresh(id).catch((err) => this.deps.log.error({ err, export_id: id }, 'schedule refresh failed'));
+    }
   }
 
   private nextAfter(row: Pick<DueRow, 'id' | 'schedules' | 'timezone'>, after: Date): Date | null {
@@ -161,17 +168,10 @@ export class Scheduler {
         .andWhere('id', '>', afterId)
         .orderBy('id')
         .limit(batchSize * parallel)
-        .select(
-          'id',
-          'owner_id',
-          'version',
-          'schedules',
-          this.deps.db.raw("definition->>'timezone' as timezone"),
-          'schedule_checked_at',
-          'created_at',
-        )) as DueRow[];
+        .select('id', 'owner_id', 'version', 'schedules', 'schedule_checked_at', 'created_at')) as DueRow[];
       if (rows.length === 0) break;
       afterId = rows[rows.length - 1]!.id;
+      await this.loadTimezones(rows);
       const chunks: DueRow[][] = [];
       for (let i = 0; i < rows.length; i += batchSize) chunks.push(rows.slice(i, i + batchSize));
       const results = await Promise.all(chunks.map((chunk) => this.processBatch(chunk, now)));
@@ -185,8 +185,38 @@ export class Scheduler {
     return result;
   }
 
+  /**
+   * Fills in each row's time zone (kept in the `json` definition). One statement for the batch; if it fails, one per
+   * row, so a row PostgreSQL cannot read as text (stored before input was checked, or by hand) is isolated: it is
+   * logged, marked unreadable and never fires, while every other owner's schedules go on (R-ROB-6).
+   */
+  private async loadTimezones(rows: DueRow[]): Promise<void> {
+    const select = (db: Knex, ids: number[]) =>
+      db('exports')
+        .whereIn('id', ids)
+        .select('id', db.raw("definition->>'timezone' as timezone")) as Promise<{ id: number; timezone: string | null }[]>;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    try {
+      for (const t of await select(this.deps.db, [...byId.keys()])) byId.get(t.id)!.timezone = t.timezone;
+      return;
+    } catch (err) {
+      this.deps.log.warn({ err, rows: rows.length }, 'due exports could not be read together; reading them one by one');
+    }
+    for (const row of rows) {
+      try {
+        const [t] = await select(this.deps.db, [row.id]);
+        row.timezone = t?.timezone ?? null;
+      } catch (err) {
+        this.deps.log.error({ err, export_id: row.id }, 'export definition cannot be read; its schedules are suspended');
+        row.unreadable = true;
+      }
+    }
+  }
+
   private plan(row: DueRow, now: Date): Plan {
     const tz = row.timezone || this.deps.defaultTimezone;
+    // next_run_at becomes null: the row is no longer due, so it is not retried every tick; an update recomputes it.
+    if (row.unreadable) return { row, fire: null, trigger: 'schedule', next: null };
     try {
       const compiled = this.compiled(row);
       const checked = row.schedule_checked_at ?? row.created_at;

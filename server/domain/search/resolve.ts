@@ -147,6 +147,13 @@ const resolveRange = (el: RangeElement, ots: string[], p: string): CondNode => {
         path: `${p}.${key}`,
       });
     }
+    // Bounds are compared in the column's own type (bigint id, integer version) so its index stays usable; a bound
+    // outside that type (or one JS cannot hold exactly: 1e21 prints as "1e+21") is refused instead of reaching
+    // PostgreSQL as a value it cannot convert.
+    const max = ref.column === 'version' ? 2 ** 31 - 1 : Number.MAX_SAFE_INTEGER;
+    if (typeof v === 'number' && Math.abs(v) > max) {
+      throw invalidValue(`${p}.${key}`, `A bound of ${el.field} must lie between -${max} and ${max}`);
+    }
   }
   return { op: 'column_range', column: ref.column, type: ref.type, from, to, objecttype: ref.objecttype };
 };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from '../text.js';
 import { OBJECTTYPE_RE } from './field-path.js';
 import { SEARCH_LIMITS as L } from './limits.js';
 
@@ -26,12 +27,8 @@ export type SearchDefinition = {
   offset?: number;
 };
 
-// Lone surrogates and NUL cannot be stored or compared by PostgreSQL (it would answer with a 500-ish error).
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const safeString = z
-  .string()
-  .max(L.maxStringLength)
-  .refine((s) => !s.includes('\u0000') && !LONE_SURROGATE.test(s), 'Strings must not contain NUL or lone surrogates');
+// Lone surrogates and NUL cannot be stored or compared by PostgreSQL: the shared text type refuses them.
+const safeString = text().max(L.maxStringLength);
 
 /** `YYYY-MM-DD`, optionally `THH:MM[:SS[.fraction]]` and `Z` or `±HH:MM`; must also be a real calendar value. */
 export const ISO_DATE_RE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
@@ -49,7 +46,7 @@ const isRealDate = (s: string): boolean => {
 };
 
 const bool = z.enum(['must', 'should', 'must_not']).default('must');
-const fieldPath = z.string().min(1).max(L.maxStringLength);
+const fieldPath = text().min(1).max(L.maxStringLength);
 const fields = z.array(fieldPath).min(1).max(L.maxFields);
 const scalar = z.union([safeString, z.number(), z.boolean(), z.null()]);
 const bound = z.union([z.number(), isoDateString]);

@@ -24,6 +24,7 @@ import type { ExportRow } from '../exports/export-repo.js';
 import { publishedFiles } from '../exports/export-repo.js';
 import { setExpiry } from '../exports/expiry.js';
 import { RUN_COLUMNS, type RunRow } from '../runs/queue.js';
+import { storableJson } from '../text.js';
 import { packedFiles, plainFiles } from './delivery-files.js';
 import { DeliverySlots } from './delivery-slots.js';
 import { downloadLinks, downloadPackers } from './download-links.js';
@@ -294,7 +295,7 @@ export class DeliveryRunner {
 
   private async appendLog(deliveryId: number, message: string, info?: Record<string, unknown>): Promise<void> {
     const { db } = this.deps;
-    const line = JSON.stringify([{ timestamp: new Date().toISOString(), message, ...(info ? { info } : {}) }]);
+    const line = storableJson([{ timestamp: new Date().toISOString(), message, ...(info ? { info } : {}) }]);
     await db
       .raw(
         `update transport_deliveries set updated_at = now(),

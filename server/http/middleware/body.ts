@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
-import { apiError, payloadTooLarge } from '../../domain/errors.js';
+import { AppError, apiError, payloadTooLarge } from '../../domain/errors.js';
+import { assertValidText } from '../../domain/text.js';
 
 /** Reads the whole request body up to `limit` bytes (413 beyond, without reading the rest). */
 async function readRaw(ctx: Context, limit: number): Promise<Buffer> {
@@ -19,23 +20,50 @@ async function readRaw(ctx: Context, limit: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+// Fatal: invalid UTF-8 is refused instead of silently becoming U+FFFD (which would store something nobody sent).
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decode(raw: Buffer): string {
+  try {
+    return utf8.decode(raw);
+  } catch {
+    throw apiError('invalid_content', 'The body is not valid UTF-8', { path: '' });
+  }
+}
+
+const unsupportedType = (type: string, form: boolean) =>
+  new AppError(
+    415,
+    'api',
+    'invalid_content',
+    type
+      ? `Content type ${type} is not accepted; send application/json${form ? ' or application/x-www-form-urlencoded' : ''}`
+      : `The body has no Content-Type; send it as application/json${form ? ' or application/x-www-form-urlencoded' : ''}`,
+    { path: '', content_type: type },
+  );
+
 /**
- * JSON or form body as a plain object ({} when empty). Malformed JSON is 400 error.api.invalid_content;
- * other content types are refused so nothing is half-parsed.
+ * The JSON body (or, where `form` is allowed, a form) as a value ({} when empty). Malformed JSON or invalid UTF-8 is
+ * 400 error.api.invalid_content; a body declared as anything else (or not declared) is 415, so nothing is guessed or
+ * half-parsed. Every string and key inside must be valid text (R-ROB-6): checked here, once, before any route sees it.
  */
-export async function readBody(ctx: Context, limit: number): Promise<unknown> {
+export async function readBody(ctx: Context, limit: number, opts: { form?: boolean } = {}): Promise<unknown> {
   const raw = await readRaw(ctx, limit);
   if (raw.length === 0) return {};
   const type = ctx.request.type;
-  if (type === 'application/x-www-form-urlencoded') {
-    return Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
-  }
-  if (type === 'application/json' || type === '' || type === 'text/plain') {
+  let value: unknown;
+  if (opts.form && type === 'application/x-www-form-urlencoded') {
+    value = Object.fromEntries(new URLSearchParams(decode(raw)));
+  } else if (type === 'application/json' || /^application\/[\w.+-]+\+json$/.test(type)) {
+    const source = decode(raw);
     try {
-      return JSON.parse(raw.toString('utf8'));
+      value = JSON.parse(source);
     } catch (e) {
       throw apiError('invalid_content', `The body is not valid JSON: ${(e as Error).message}`, { path: '' });
     }
+  } else {
+    throw unsupportedType(type, opts.form === true);
   }
-  throw apiError('invalid_content', `Content type ${type} is not accepted; send application/json`, { path: '' });
+  assertValidText(value);
+  return value;
 }

@@ -12,8 +12,33 @@ function toAppError(e: unknown): AppError {
   if (isAppError(e)) return e;
   const status = (e as { status?: number }).status;
   if (status === 413) return new AppError(413, 'api', 'payload_too_large', 'The request body is too large');
-  if (pgCode(e)) return new AppError(500, 'server', 'database', 'A database operation failed', {}, { cause: e });
+  // Only PostgreSQL's own errors (they carry a severity); Node's ERR_* / E* codes are not database failures.
+  if (pgCode(e) && typeof e === 'object' && e !== null && 'severity' in e) return new AppError(500, 'server', 'database', 'A database operation failed', {}, { cause: e });
   return new AppError(500, 'server', 'generic', 'An unexpected error occurred', {}, { cause: e });
+}
+
+/**
+ * Errors the router answers without a body (no route, a method the route lacks, a method no route knows) get the
+ * SPEC §2 shape like every other error instead of Koa's plain-text status message.
+ */
+function bodylessError(ctx: Context): AppError {
+  const route = `${ctx.method} ${ctx.path}`;
+  if (ctx.status === 404) return new AppError(404, 'api', 'not_found', `No route for ${route}`, { type: 'route' });
+  const allowed = ctx.response.get('Allow');
+  if (ctx.status === 405) {
+    return new AppError(405, 'api', 'method_not_allowed', `${ctx.method} is not allowed here; allowed: ${allowed}`, {
+      method: ctx.method,
+      allowed: allowed.split(/,\s*/).filter(Boolean),
+    });
+  }
+  // The router says 501 for a method it knows nowhere (PROPFIND); it is the client's request that is wrong, and a
+  // 5xx would read as a server failure to monitoring.
+  if (ctx.status === 501) {
+    return new AppError(405, 'api', 'method_not_allowed', `The method ${ctx.method} is not supported`, {
+      method: ctx.method,
+    });
+  }
+  return new AppError(ctx.status, 'api', 'generic', `${route} failed with status ${ctx.status}`);
 }
 
 /**
@@ -23,9 +48,7 @@ function toAppError(e: unknown): AppError {
 export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {
   try {
     await next();
-    if (ctx.status === 404 && ctx.body === undefined) {
-      throw new AppError(404, 'api', 'not_found', `No route for ${ctx.method} ${ctx.path}`, { type: 'route' });
-    }
+    if (ctx.status >= 400 && ctx.body == null) throw bodylessError(ctx);
   } catch (raw) {
     const e = toAppError(raw);
     const body: Record<string, unknown> = {

@@ -16,7 +16,7 @@ export function sessionRoutes(sessions: SessionService, bodyLimit: number) {
   });
 
   router.post('/authenticate', async (ctx: Context) => {
-    const body = (await readBody(ctx, bodyLimit)) as Record<string, unknown>;
+    const body = (await readBody(ctx, bodyLimit, { form: true })) as Record<string, unknown>;
     const field = (name: string) => str(ctx.query[name]) || str(body?.[name]);
     const token = tokenOf(ctx) ?? (field('token') || undefined);
     const session = await sessions.authenticate(token, field('login'), field('password'), ctx.ip);
