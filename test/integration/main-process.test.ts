@@ -77,4 +77,48 @@ describe('the server process (R-RUN-1, R-RUN-4, R-RUN-5)', function () {
     expect(await exited(child)).to.equal(2);
     expect(output()).to.include('WORKER_CONCURRENCY');
   });
+
+  it('R-RUN-4 exits with code 2 and one line for TZ, TRANSPORT_DIRECTORY_ROOTS, SECRET_KEY, HOST and ranges', async () => {
+    const cases: [Record<string, string>, string][] = [
+      [{ TZ: 'Mars/Olympus' }, 'TZ="Mars/Olympus": must be empty (UTC) or an IANA time zone'],
+      [{ TRANSPORT_DIRECTORY_ROOTS: 'out' }, 'TRANSPORT_DIRECTORY_ROOTS="out": must list existing absolute folders'],
+      [{ SECRET_KEY: 'short' }, 'SECRET_KEY: must be 64 hex characters'],
+      [{ HOST: 'not a host' }, 'HOST="not a host": must be an IP address or a host name'],
+      [{ WORKER_CONCURRENCY: '-1' }, 'WORKER_CONCURRENCY="-1": must be a whole number from 0 to 64'],
+    ];
+    await Promise.all(
+      cases.map(async ([env, message]) => {
+        const child = spawn(process.execPath, START, { env: { ...process.env, ...env } });
+        const output = collect(child);
+        expect(await exited(child), message).to.equal(2);
+        expect(output()).to.include(message);
+        expect(output(), 'no stack trace').not.to.match(/\n\s+at /);
+      }),
+    );
+  });
+
+  it('R-RUN-4 a HOST that is no address of this machine exits with code 2 and one sentence, not a stack trace', async () => {
+    const database = await createTestDatabase();
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'em-main-'));
+    try {
+      // 192.0.2.1 is TEST-NET-1: a valid address that no machine of ours has (listen fails with EADDRNOTAVAIL).
+      const child = spawn(process.execPath, START, {
+        env: {
+          ...process.env,
+          DATABASE_URL: database.url,
+          DATA_DIR: dataDir,
+          HOST: '192.0.2.1',
+          PORT: String(await freePort()),
+          LOG_LEVEL: 'warn',
+        },
+      });
+      const output = collect(child);
+      expect(await exited(child)).to.equal(2);
+      expect(output()).to.include('HOST="192.0.2.1": is not an address of this machine');
+      expect(output()).not.to.match(/\n\s+at /);
+    } finally {
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
 });
