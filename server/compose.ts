@@ -17,6 +17,7 @@ import { SessionService } from './domain/sessions/sessions.js';
 import { createApp } from './http/app.js';
 import { dataRouters } from './http/routes/data-routes.js';
 import { fileRouters, pageRoutes } from './http/routes/file-routes.js';
+import { DatabaseOutage } from './infra/db/outage.js';
 import type { Logger } from './infra/logger.js';
 import { LocalStorage } from './infra/storage/local-storage.js';
 import type { Storage } from './infra/storage/storage.js';
@@ -49,6 +50,8 @@ export interface ScheduleTransportOptions {
 export function composeServices(config: Config, db: Knex, log: Logger, opts: { storage?: Storage; producers?: Producer[] } & ScheduleTransportOptions = {}): Services {
   const storage = opts.storage ?? new LocalStorage(path.join(config.DATA_DIR, 'storage'));
   const sessions = new SessionService(db, config.SESSION_TTL);
+  // One back-off for every background loop: a lost database is logged once per retry step, not per loop and tick.
+  const outage = new DatabaseOutage(log);
   // Schedules and transports (issue 5). The secret key is loaded once; a production start without SECRET_KEY fails here.
   const secretKey = loadOrCreateSecretKeySync(config.DATA_DIR, config.SECRET_KEY, config.production);
   const transports = createTransportRegistry({
@@ -64,6 +67,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     catchupMs: config.SCHEDULE_CATCHUP,
     defaultTimezone: config.TZ || 'UTC',
     now: opts.now,
+    outage,
   });
   const deliveries = new DeliveryRunner({
     db,
@@ -74,6 +78,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     publicUrl: config.PUBLIC_URL,
     exportTtlDays: config.EXPORT_TTL_DAYS,
     retryDelaysMs: opts.deliveryRetryDelaysMs,
+    outage,
   });
   const exports = new ExportService({
     db,
@@ -122,6 +127,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
           producers,
           onPublished: deliveries.onPublished,
           onFailed: deliveries.onFailed,
+          outage,
           onSweep: async () => {
             await setExpiry(db, config.EXPORT_TTL_DAYS);
             await expireDownloads(db, storage);

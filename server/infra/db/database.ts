@@ -33,7 +33,7 @@ export async function openDatabase(config: Config, log: Logger, poolMax = 10): P
     );
     url = embedded.url('export_manager');
   }
-  const db = createKnex(url, poolMax);
+  const db = createKnex(url, poolMax, log);
   await migrateLatest(db);
   return {
     db,
