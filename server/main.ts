@@ -67,6 +67,8 @@ async function main() {
   // Our shutdown hands runs back and closes the pool first, and stops the embedded PostgreSQL itself, last.
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  // A closed terminal ends the server the same way, so its embedded PostgreSQL is not left behind.
+  process.on('SIGHUP', () => void shutdown('SIGHUP'));
 }
 
 function listenFailure(e: NodeJS.ErrnoException, host: string, port: number): string {

@@ -48,12 +48,7 @@ async function main() {
     if (password.length < 4) throw new Error('the password must have at least 4 characters');
     if (command === 'add') {
       if (await findUserByLogin(database.db, login)) throw new Error(`user ${login} exists already`);
-      const u = await createUser(database.db, {
-        login,
-        password,
-        email: option(rest, 'email'),
-        name: option(rest, 'name'),
-      });
+      const u = await createUser(database.db, { login, password, email: option(rest, 'email'), name: option(rest, 'name') });
       console.log(`user ${u.login} created (id ${u.id})`);
     } else {
       if (!(await setPassword(database.db, login, password))) throw new Error(`no user ${login}`);

@@ -23,9 +23,7 @@ interface Cluster {
 }
 
 let cluster: Promise<Cluster> | null = null;
-const RUN = `t${Date.now().toString(36)}${nanoid(4)
-  .toLowerCase()
-  .replace(/[^a-z0-9]/g, 'x')}`;
+const RUN = `t${Date.now().toString(36)}${nanoid(4).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -87,9 +85,7 @@ export const getCluster = () => {
 /** A fresh, migrated database for one test file. */
 export async function createTestDatabase(): Promise<{ db: Knex; url: string; drop(): Promise<void> }> {
   const c = await getCluster();
-  const name = `${RUN}_${nanoid(6)
-    .toLowerCase()
-    .replace(/[^a-z0-9]/g, 'x')}`;
+  const name = `${RUN}_${nanoid(6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
   await admin(c.adminUrl, (client) => client.query(`create database "${name}" template "${c.template}"`));
   c.created.add(name);
   const url = c.urlFor(name);
@@ -108,15 +104,12 @@ export async function createTestDatabase(): Promise<{ db: Knex; url: string; dro
 /** An empty database (no migrations) for the migration tests. */
 export async function createEmptyDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const c = await getCluster();
-  const name = `${RUN}_empty_${nanoid(4)
-    .toLowerCase()
-    .replace(/[^a-z0-9]/g, 'x')}`;
+  const name = `${RUN}_empty_${nanoid(4).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
   await admin(c.adminUrl, (client) => client.query(`create database "${name}"`));
   c.created.add(name);
   return {
     url: c.urlFor(name),
-    drop: () =>
-      admin(c.adminUrl, (client) => client.query(`drop database if exists "${name}" with (force)`)).then(() => {}),
+    drop: () => admin(c.adminUrl, (client) => client.query(`drop database if exists "${name}" with (force)`)).then(() => {}),
   };
 }
 
