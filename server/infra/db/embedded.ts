@@ -30,6 +30,7 @@ export interface EmbeddedOptions {
   systemDir?: string;
 }
 
+const START_TIMEOUT_MS = 120_000;
 const INITDB_FLAGS = ['--encoding=UTF8', '--locale=C', '--locale-provider=builtin', '--builtin-locale=C.UTF-8'];
 // 127.0.0.1 only and no Unix socket, so it never collides with a system PostgreSQL's socket directory.
 const SERVER_FLAGS = [
@@ -63,10 +64,17 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   if (!existsSync(path.join(layout.pgdata, 'PG_VERSION'))) await initdb(layout, opts.onLog);
   let child: ChildProcess;
   try {
-    child = await launch(layout, port, opts.onLog);
+    child = await launch(layout, port, opts.onLog).catch(async (e: Error) => {
+      // The port was free a moment ago; another program took it in between: once more, on a port free now.
+      if (!/could not bind|Address already in use/i.test(e.message)) throw e;
+      const previous = port;
+      port = await anyFreePort();
+      opts.onWarn?.(`Port ${previous} was taken while the embedded PostgreSQL started; it uses port ${port} instead.`);
+      return launch(layout, port, opts.onLog);
+    });
   } catch (e) {
     // Two processes of one DATA_DIR starting together: the loser's postgres finds the winner's lock file.
-    const raced = await waitForRunning(layout, 15_000);
+    const raced = existsSync(path.join(layout.pgdata, 'postmaster.pid')) ? await waitForRunning(layout, 15_000) : null;
     if (raced !== null) return handle(layout, raced, null, opts.onWarn);
     throw new Error(
       `The embedded PostgreSQL in ${layout.pgdata} did not start on port ${port}: ${(e as Error).message}`,
@@ -246,10 +254,16 @@ function launch(layout: ClusterLayout, port: number, onLog?: (line: string) => v
       if (output().includes('database system is ready to accept connections')) {
         child.stderr?.off('data', onData);
         child.off('close', onClose);
+        clearTimeout(timer);
         resolve(child);
       }
     };
-    const onClose = () => reject(new Error(lastLines(output())));
+    const onClose = () => {
+      clearTimeout(timer);
+      reject(new Error(lastLines(output())));
+    };
+    // A server that neither gets ready nor exits (a hung disk, say) is stopped and reported rather than awaited forever.
+    const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
     child.stderr?.on('data', onData);
     child.once('close', onClose);
     child.once('error', reject);
