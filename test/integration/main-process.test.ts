@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -68,6 +68,55 @@ describe('the server process (R-RUN-1, R-RUN-4, R-RUN-5)', function () {
       child.kill('SIGKILL');
       await database.drop();
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('R-RUN-2 on its embedded PostgreSQL from a folder only its owner can enter: serves, and stops PostgreSQL on SIGTERM', async () => {
+    // A `mktemp -d` folder is 0700: as root, the `postgres` user cannot enter it.
+    const top = mkdtempSync(path.join(os.tmpdir(), 'em-main-embedded-'));
+    const dataDir = path.join(top, 'data');
+    const [port, pgPort] = [await freePort(), await freePort()];
+    const child = spawn(process.execPath, START, {
+      env: {
+        ...process.env,
+        DATABASE_URL: '',
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        EMBEDDED_PG_PORT: String(pgPort),
+        LOG_LEVEL: 'info',
+      },
+    });
+    const output = collect(child);
+    let external: string | null = null;
+    try {
+      const deadline = Date.now() + 45_000;
+      while (!output().includes('listening on') && child.exitCode === null && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(output()).to.include('embedded PostgreSQL started').and.include('listening on');
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).to.equal(200);
+      external =
+        (JSON.parse(readFileSync(path.join(dataDir, 'embedded-postgres.json'), 'utf8')) as { pgdata?: string })
+          .pgdata ?? null;
+      // The seeded export runs at start; this test is about PostgreSQL's lifetime, so it stops an idle server.
+      while (!output().includes('run published') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      const code = exited(child);
+      child.kill('SIGTERM');
+      expect(await code, output()).to.equal(0);
+      // PostgreSQL went with it: nothing listens on its port any more.
+      const refused = await new Promise<boolean>((resolve) => {
+        const s = net.connect(pgPort, '127.0.0.1');
+        s.once('connect', () => {
+          s.destroy();
+          resolve(false);
+        });
+        s.once('error', () => resolve(true));
+      });
+      expect(refused, 'the embedded PostgreSQL still runs').to.equal(true);
+    } finally {
+      child.kill('SIGKILL');
+      if (external && !external.startsWith(dataDir)) await rm(path.dirname(external), { recursive: true, force: true });
+      await rm(top, { recursive: true, force: true });
     }
   });
 
