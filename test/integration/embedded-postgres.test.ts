@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -120,6 +120,24 @@ describe('the embedded PostgreSQL belongs to its DATA_DIR (R-RUN-2)', function (
     expect(again.port).to.equal(b.port);
     await again.stop();
     expect(await dataDirectory(b)).to.equal(b.pgdata);
+  });
+
+  it('as root, a copied DATA_DIR is refused rather than sharing the original cluster; a forged marker is refused', async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    const copy = newDataDir();
+    mkdirSync(copy, { recursive: true, mode: 0o700 });
+    copyFileSync(path.join(aDir, MARKER), path.join(copy, MARKER));
+    const err = await startEmbeddedPostgres({ dataDir: copy, port: await freePort() }).catch((e: Error) => e);
+    expect((err as Error).message).to.match(/looks like a copy of .*delete .*embedded-postgres\.json/);
+    // A marker naming a folder that is not one of our clusters: nothing is chowned or emptied there.
+    const victim = mkdtempSync(path.join(os.tmpdir(), 'em-victim-'));
+    dataDirs.push(victim);
+    writeFileSync(path.join(victim, 'keep'), 'x');
+    writeFileSync(path.join(copy, MARKER), JSON.stringify({ pgdata: path.join(victim, 'pgdata'), password: 'p' }));
+    const forged = await startEmbeddedPostgres({ dataDir: copy, port: await freePort() }).catch((e: Error) => e);
+    expect((forged as Error).message).to.include('is not a cluster folder');
+    expect(readFileSync(path.join(victim, 'keep'), 'utf8')).to.equal('x');
+    rmSync(path.join(copy, MARKER));
   });
 
   it('`npm run user` with another DATA_DIR works on its own database, not on the server at EMBEDDED_PG_PORT', async () => {

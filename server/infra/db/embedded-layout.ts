@@ -96,12 +96,24 @@ export async function resolveLayout(dataDir: string, opts: { systemDir?: string 
   }
   let external: string;
   let password: string;
+  const clusters = path.join(systemDir, 'clusters');
   if (marker?.pgdata) {
+    // The marker only ever names a folder of ours: a marker edited to name another folder must not get it
+    // chowned to `postgres` (or emptied by an initdb retry).
     external = path.dirname(marker.pgdata);
+    if (
+      path.basename(marker.pgdata) !== 'pgdata' ||
+      path.dirname(external) !== clusters ||
+      !/^[0-9a-f]{20}$/.test(path.basename(external))
+    ) {
+      throw new LayoutError(
+        `${markerFile} names ${marker.pgdata}, which is not a cluster folder under ${clusters}; restore or delete the marker.`,
+      );
+    }
     password = marker.password;
     await claimCluster(external, realDataDir);
   } else {
-    external = path.join(systemDir, 'clusters', createHash('sha256').update(realDataDir).digest('hex').slice(0, 20));
+    external = path.join(clusters, createHash('sha256').update(realDataDir).digest('hex').slice(0, 20));
     password = newPassword();
     await mkdir(external, { recursive: true, mode: 0o755 });
     // A cluster left behind by an earlier DATA_DIR at this very path (its marker deleted) is not ours to reuse.
@@ -123,6 +135,8 @@ async function claimCluster(external: string, realDataDir: string): Promise<void
   const ownerFile = path.join(external, OWNER_FILE);
   const owner = (await readFile(ownerFile, 'utf8').catch(() => '')).trim();
   if (owner === realDataDir) return;
+  // The cluster folder was removed (someone cleaned /var/lib): a new, empty cluster is made in its place.
+  await mkdir(external, { recursive: true, mode: 0o755 });
   const original = owner ? await readMarker(path.join(owner, MARKER)).catch(() => null) : null;
   if (original?.pgdata && path.dirname(original.pgdata) === external) {
     throw new LayoutError(
