@@ -48,7 +48,8 @@ describe('the server process (R-RUN-1, R-RUN-4, R-RUN-5)', function () {
     const output = collect(child);
     try {
       const deadline = Date.now() + 30_000;
-      while (!output().includes('listening on') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      // The two start-up lines are two writes: they may arrive in two chunks, so wait for the second.
+      while (!output().includes('Demo login') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(output()).to.include(`http://localhost:${port}`);
       expect(output()).to.match(/demo \/ demo/);
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
