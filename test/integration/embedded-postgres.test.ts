@@ -89,7 +89,8 @@ describe('the embedded PostgreSQL belongs to its DATA_DIR (R-RUN-2)', function (
       // PostgreSQL runs as `postgres`, with its cluster outside the closed folder.
       expect(a.pgdata).to.match(/^\/var\/lib\/export-manager\/clusters\/[0-9a-f]{20}\/pgdata$/);
       expect(externalOf(aDir)).to.equal(path.dirname(a.pgdata));
-      const [{ pid }] = await query<{ pid: number }>(a.url('postgres'), 'select pg_backend_pid() as pid');
+      // The postmaster (its pid is the first line of postmaster.pid) runs as `postgres`.
+      const pid = readFileSync(path.join(a.pgdata, 'postmaster.pid'), 'utf8').split('\n')[0];
       const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
       expect(uid).to.equal((await run('id', ['-u', 'postgres'])).stdout.trim());
     } else {
