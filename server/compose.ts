@@ -18,6 +18,7 @@ import { SessionService } from './domain/sessions/sessions.js';
 import { createApp } from './http/app.js';
 import { dataRouters } from './http/routes/data-routes.js';
 import { fileRouters, pageRoutes } from './http/routes/file-routes.js';
+import { DatabaseOutage } from './infra/db/outage.js';
 import type { Logger } from './infra/logger.js';
 import { LocalStorage } from './infra/storage/local-storage.js';
 import type { Storage } from './infra/storage/storage.js';
@@ -50,6 +51,8 @@ export interface ScheduleTransportOptions {
 export function composeServices(config: Config, db: Knex, log: Logger, opts: { storage?: Storage; producers?: Producer[] } & ScheduleTransportOptions = {}): Services {
   const storage = opts.storage ?? new LocalStorage(path.join(config.DATA_DIR, 'storage'));
   const sessions = new SessionService(db, config.SESSION_TTL);
+  // One back-off for every background loop: a lost database is logged once per retry step, not per loop and tick.
+  const outage = new DatabaseOutage(log);
   // Schedules and transports (issue 5). The secret key is loaded once; a production start without SECRET_KEY fails here.
   const secretKey = loadOrCreateSecretKeySync(config.DATA_DIR, config.SECRET_KEY, config.production);
   const transports = createTransportRegistry({
@@ -67,6 +70,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     catchupMs: config.SCHEDULE_CATCHUP,
     defaultTimezone: config.TZ || 'UTC',
     now: opts.now,
+    outage,
   });
   const deliveries = new DeliveryRunner({
     db,
@@ -79,6 +83,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     retryDelaysMs: opts.deliveryRetryDelaysMs,
     concurrency: config.DELIVERY_CONCURRENCY,
     concurrencyPerOwner: config.DELIVERY_CONCURRENCY_PER_OWNER,
+    outage,
   });
   const exports = new ExportService({
     db,
@@ -127,6 +132,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
           producers,
           onPublished: deliveries.onPublished,
           onFailed: deliveries.onFailed,
+          outage,
           // Each sweep on its own, so one failing (for one owner's row) does not stop the others.
           onSweep: async () => {
             const results = await Promise.allSettled([

@@ -1,5 +1,9 @@
+import { statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
+import { IANAZone } from 'luxon';
 import { z } from 'zod';
+import { parseSecretKey } from './infra/secrets/secret-box.js';
 
 /**
  * One frozen, validated configuration object built from DEFAULTS + environment (R-RUN-4).
@@ -60,64 +64,141 @@ export function parseDuration(value: string): number | null {
 }
 
 const int = (min: number, max: number) =>
-  z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
+  z
+    .string()
+    .refine(
+      (v) => /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max,
+      `must be a whole number from ${min} to ${max}`,
+    )
+    .transform(Number);
 const duration = z.string().transform((v, ctx) => {
   const ms = parseDuration(v);
-  if (ms === null || ms <= 0) {
-    ctx.addIssue({ code: 'custom', message: 'must be a duration such as 90s, 30m, 24h or 3d' });
+  if (ms === null || ms <= 0 || ms > MAX_DURATION_MS) {
+    ctx.addIssue({ code: 'custom', message: 'must be a duration from 1ms to 3650d, such as 90s, 30m, 24h or 3d' });
     return z.NEVER;
   }
   return ms;
 });
-const url = z.union([z.literal(''), z.url()]);
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of ${values.join(', ')}` });
+const urlWith = (schemes: string[], what: string) =>
+  z.string().refine((v) => v === '' || hasScheme(v, schemes), `must be empty or ${what}`);
 const list = z.string().transform((v) =>
   v
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean),
 );
-const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const bool = z
+  .enum(['true', 'false', '1', '0'], { error: 'must be true, false, 1 or 0' })
+  .transform((v) => v === 'true' || v === '1');
+
+// Durations feed setTimeout/setInterval and date arithmetic; ten years is far beyond any sensible value.
+const MAX_DURATION_MS = 3650 * 86_400_000;
+
+function hasScheme(value: string, schemes: string[]): boolean {
+  try {
+    const u = new URL(value);
+    return schemes.includes(u.protocol) && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** RFC 1123 host name (letters, digits, hyphens; dot-separated labels of 1..63) or an IPv4/IPv6 address. */
+function isHost(value: string): boolean {
+  if (isIP(value)) return true;
+  if (value.length > 253) return false;
+  return value.split('.').every((label) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(label));
+}
 
 const schema = z.object({
   PORT: int(0, 65535),
-  HOST: z.string().min(1),
-  DATABASE_URL: z.union([z.literal(''), z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')]),
-  DATA_DIR: z.string().min(1),
+  HOST: z.string().refine(isHost, 'must be an IP address or a host name, such as 0.0.0.0, :: or localhost'),
+  DATABASE_URL: urlWith(['postgres:', 'postgresql:'], 'a postgres:// URL'),
+  DATA_DIR: z.string().min(1, 'must be a folder path, not empty'),
   EMBEDDED_PG_PORT: int(1, 65535),
-  PUBLIC_URL: url,
-  FRONTEND_URL: url,
-  SECRET_KEY: z.string(),
-  SMTP_URL: z.union([z.literal(''), z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')]),
-  STORAGE: z.enum(['local', 's3']),
-  S3_ENDPOINT: url,
+  PUBLIC_URL: urlWith(['http:', 'https:'], 'an http:// or https:// URL'),
+  FRONTEND_URL: urlWith(['http:', 'https:'], 'an http:// or https:// URL'),
+  SECRET_KEY: z
+    .string()
+    .refine((v) => v.trim() === '' || isSecretKey(v), 'must be 64 hex characters or the base64 encoding of 32 bytes'),
+  SMTP_URL: urlWith(['smtp:', 'smtps:'], 'an smtp:// or smtps:// URL'),
+  STORAGE: oneOf(['local', 's3']),
+  S3_ENDPOINT: urlWith(['http:', 'https:'], 'an http:// or https:// URL'),
   S3_REGION: z.string(),
   S3_BUCKET: z.string(),
   S3_ACCESS_KEY_ID: z.string(),
   S3_SECRET_ACCESS_KEY: z.string(),
   S3_FORCE_PATH_STYLE: bool,
   WORKER_CONCURRENCY: int(0, 64),
-  ROLE: z.enum(['all', 'api', 'worker']),
+  ROLE: oneOf(['all', 'api', 'worker']),
   EXPORT_TTL_DAYS: int(1, 3650),
   PREVIOUS_RUNS_TTL: duration,
   PREVIOUS_RUNS_KEPT: int(0, 100),
   TRANSPORT_ALLOW_HOSTS: list,
-  TRANSPORT_DIRECTORY_ROOTS: list,
+  TRANSPORT_DIRECTORY_ROOTS: list.superRefine((roots, ctx) => {
+    for (const root of roots) {
+      const problem = folderProblem(root);
+      if (problem)
+        ctx.addIssue({
+          code: 'custom',
+          message: `must list existing absolute folders separated by commas; ${JSON.stringify(root)} ${problem}`,
+        });
+    }
+  }),
   DELIVERY_CONCURRENCY: int(1, 1024),
   DELIVERY_CONCURRENCY_PER_OWNER: int(1, 1024),
   WEBHOOK_DEADLINE: duration,
   MAIL_MAX_RECIPIENTS: int(1, 1000),
   MAIL_MAX_PER_DAY: int(1, 1_000_000),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   NODE_ENV: z.string(),
   SESSION_TTL: duration,
-  DEMO_PASSWORD: z.string().min(1),
-  SCHEDULE_DEFAULT_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM'),
+  DEMO_PASSWORD: z.string().min(1, 'must not be empty'),
+  SCHEDULE_DEFAULT_TIME: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day HH:MM from 00:00 to 23:59'),
   SCHEDULE_CATCHUP: duration,
   BODY_LIMIT: int(1024, 1 << 30),
   UPLOAD_LIMIT: int(1, Number.MAX_SAFE_INTEGER),
   RUN_LEASE: duration,
-  TZ: z.string(),
+  TZ: z
+    .string()
+    .refine(
+      (v) => v === '' || IANAZone.isValidZone(v),
+      'must be empty (UTC) or an IANA time zone such as Europe/Berlin or UTC',
+    ),
 });
+
+function folderProblem(p: string): string | null {
+  if (!path.isAbsolute(p)) return 'is not an absolute path';
+  try {
+    return statSync(p).isDirectory() ? null : 'is not a folder';
+  } catch {
+    return 'does not exist';
+  }
+}
+
+function isSecretKey(value: string): boolean {
+  try {
+    parseSecretKey(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Values of these variables are never echoed in an error: they are secrets, or URLs that may carry a password.
+const SECRET_VARS = new Set<string>(['SECRET_KEY', 'S3_SECRET_ACCESS_KEY', 'DEMO_PASSWORD', 'S3_ACCESS_KEY_ID']);
+const URL_VARS = new Set<string>(['DATABASE_URL', 'SMTP_URL', 'PUBLIC_URL', 'FRONTEND_URL', 'S3_ENDPOINT']);
+
+function shown(name: string, value: string): string {
+  if (SECRET_VARS.has(name)) return '';
+  if (URL_VARS.has(name))
+    return `=${JSON.stringify(value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1***@'))}`;
+  return `=${JSON.stringify(value)}`;
+}
 
 export type Config = Readonly<
   Omit<z.infer<typeof schema>, 'PUBLIC_URL' | 'DATA_DIR'> & {
@@ -135,12 +216,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const key of Object.keys(DEFAULTS) as EnvName[]) input[key] = env[key] ?? DEFAULTS[key];
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${String(i.path[0])}=${JSON.stringify(input[String(i.path[0])])}: ${i.message}`);
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0]);
+      return `${name}${shown(name, input[name] ?? '')}: ${i.message}`;
+    });
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const c = parsed.data;
   // The S3 backend (R-SCALE-1) is not built yet; refusing is better than silently storing files locally.
-  if (c.STORAGE === 's3') throw new ConfigError('Invalid configuration:\n  STORAGE="s3": the S3 storage backend is not available yet; use local');
+  if (c.STORAGE === 's3')
+    throw new ConfigError(
+      'Invalid configuration:\n  STORAGE="s3": the S3 storage backend is not available yet; use local',
+    );
+  // A key generated into DATA_DIR would make stored transport secrets unreadable on the next machine (R-TR-4).
+  if (c.NODE_ENV === 'production' && c.SECRET_KEY.trim() === '') {
+    throw new ConfigError(
+      'Invalid configuration:\n  SECRET_KEY: is required when NODE_ENV=production (64 hex characters or the base64 encoding of 32 bytes)',
+    );
+  }
   return Object.freeze({
     ...c,
     DATA_DIR: path.resolve(c.DATA_DIR),

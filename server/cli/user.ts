@@ -34,7 +34,14 @@ async function main() {
     console.error(USAGE);
     process.exit(2);
   }
-  const config = loadConfig();
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(e.message);
+    process.exit(2);
+  }
   const database = await openDatabase(config, createLogger('warn'), 2);
   try {
     const password = option(rest, 'password') ?? (await readPassword());

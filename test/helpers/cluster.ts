@@ -121,5 +121,7 @@ export async function shutdownCluster(): Promise<void> {
   }
   await c.embedded?.stop();
   if (c.dataDir) await rm(c.dataDir, { recursive: true, force: true });
+  // As root the cluster lives outside DATA_DIR (SYSTEM_DIR/clusters/<hash>); a test cluster is thrown away.
+  if (c.embedded?.external) await rm(c.embedded.external, { recursive: true, force: true });
   cluster = null;
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Config } from '../../config.js';
+import type { DatabaseOutage } from '../../infra/db/outage.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Storage } from '../../infra/storage/storage.js';
 import { logEvent } from '../exports/events.js';
@@ -22,6 +23,8 @@ export interface RunnerDeps {
   onFailed?: (run: RunRow, reason: string) => Promise<void>;
   /** Extra housekeeping run by the worker's periodic sweep (expiry of downloads, stale deliveries). */
   onSweep?: () => Promise<void>;
+  /** Shared back-off of the process's background loops while the database is unreachable. */
+  outage?: DatabaseOutage;
 }
 
 /** Thrown by producers through the signal: the run was stopped, updated, deleted or taken over. */

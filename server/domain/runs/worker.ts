@@ -5,6 +5,7 @@ import type { Progress } from './run-context.js';
 import { claimRuns, heartbeat, type RunRow, sweepExpiredLeases } from './queue.js';
 import { releaseRun, runFolder } from './finish.js';
 import { deleteSupersededFiles } from './housekeeping.js';
+import { DatabaseOutage, isConnectionError } from '../../infra/db/outage.js';
 
 export interface WorkerOptions {
   concurrency: number;
@@ -35,12 +36,14 @@ export class Worker {
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
   private ticking = false;
+  private readonly outage: DatabaseOutage;
 
   constructor(
     private readonly deps: RunnerDeps,
     private readonly opts: WorkerOptions,
   ) {
     this.id = opts.id ?? `${hostname()}:${process.pid}:${nanoid(6)}`;
+    this.outage = deps.outage ?? new DatabaseOutage(deps.log);
   }
 
   get activeRuns() {
@@ -62,12 +65,14 @@ export class Worker {
     if (this.stopping || this.ticking) return;
     this.ticking = true;
     try {
-      // One claim per free slot, so each claim sees the previous one as processing and the fair order holds.
-      while (!this.stopping && this.active.size < this.opts.concurrency) {
-        const [run] = await claimRuns(this.deps.db, this.id, 1, this.opts.leaseMs);
-        if (!run) break;
-        this.launch(run);
-      }
+      await this.outage.run('worker claims', async () => {
+        // One claim per free slot, so each claim sees the previous one as processing and the fair order holds.
+        while (!this.stopping && this.active.size < this.opts.concurrency) {
+          const [run] = await claimRuns(this.deps.db, this.id, 1, this.opts.leaseMs);
+          if (!run) break;
+          this.launch(run);
+        }
+      });
     } catch (err) {
       this.deps.log.error({ err }, 'claiming runs failed');
     } finally {
@@ -92,8 +97,11 @@ export class Worker {
     for (const entry of this.active.values()) {
       if (entry.controller.signal.aborted) continue;
       try {
-        const ours = await heartbeat(this.deps.db, entry.run, this.id, this.opts.leaseMs, entry.progress);
-        if (!ours) entry.controller.abort(new RunAborted('the run was stopped or taken over'));
+        const ours = await this.outage.run('heartbeat', () =>
+          heartbeat(this.deps.db, entry.run, this.id, this.opts.leaseMs, entry.progress),
+        );
+        // undefined: the database is unreachable; the lease decides once it is back.
+        if (ours === false) entry.controller.abort(new RunAborted('the run was stopped or taken over'));
       } catch (err) {
         this.deps.log.warn({ err, run_id: entry.run.id }, 'heartbeat failed');
       }
@@ -102,17 +110,32 @@ export class Worker {
 
   /** Each step on its own: one that fails (for one row or altogether) is logged and does not skip the others. */
   async sweep(): Promise<void> {
-    const step = (name: string, fn: () => Promise<unknown>) =>
-      fn().catch((err) => this.deps.log.error({ err, step: name }, 'sweeping failed'));
-    await step('leases', async () => {
-      const { failed } = await sweepExpiredLeases(this.deps.db);
-      for (const run of failed) {
-        await this.deps.storage.deletePrefix(runFolder(run)).catch((err) => this.deps.log.error({ err, run_id: run.id }, 'staging not removed'));
+    // A lost connection pauses the whole sweep (one log line per back-off step); any other failure is one step's.
+    const step = async (name: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (err) {
+        if (isConnectionError(err)) throw err;
+        this.deps.log.error({ err, step: name }, 'sweeping failed');
       }
-    });
-    const { PREVIOUS_RUNS_TTL: ttlMs, PREVIOUS_RUNS_KEPT: kept } = this.deps.config;
-    await step('superseded files', () => deleteSupersededFiles(this.deps.db, this.deps.storage, { ttlMs, kept }));
-    await step('hooks', async () => this.deps.onSweep?.());
+    };
+    try {
+      await this.outage.run('sweep', async () => {
+        await step('leases', async () => {
+          const { failed } = await sweepExpiredLeases(this.deps.db);
+          for (const run of failed) {
+            await this.deps.storage
+              .deletePrefix(runFolder(run))
+              .catch((err) => this.deps.log.error({ err, run_id: run.id }, 'staging not removed'));
+          }
+        });
+        const { PREVIOUS_RUNS_TTL: ttlMs, PREVIOUS_RUNS_KEPT: kept } = this.deps.config;
+        await step('superseded files', () => deleteSupersededFiles(this.deps.db, this.deps.storage, { ttlMs, kept }));
+        await step('hooks', async () => this.deps.onSweep?.());
+      });
+    } catch (err) {
+      this.deps.log.error({ err }, 'sweeping failed');
+    }
   }
 
   /**

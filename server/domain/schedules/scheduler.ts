@@ -19,6 +19,7 @@
  * The run belongs to `exports.owner_id`; no session is involved, so expired sessions never stop schedules.
  */
 import type { Knex } from 'knex';
+import { DatabaseOutage } from '../../infra/db/outage.js';
 import type { Logger } from '../../infra/logger.js';
 import { withTransaction } from '../../infra/db/transaction.js';
 import { logEvent } from '../exports/events.js';
@@ -36,6 +37,8 @@ export interface SchedulerDeps {
   defaultTimezone: string;
   /** Injected clock for tests; no test waits for a real minute. */
   now?: () => Date;
+  /** Shared back-off of the process's background loops while the database is unreachable. */
+  outage?: DatabaseOutage;
 }
 
 export interface SchedulerOptions {
@@ -77,20 +80,26 @@ export class Scheduler {
   private running: Promise<TickResult> | null = null;
   private stopped = false;
   readonly now: () => Date;
+  private readonly outage: DatabaseOutage;
 
   constructor(
     private readonly deps: SchedulerDeps,
     private readonly opts: SchedulerOptions = {},
   ) {
     this.now = deps.now ?? (() => new Date());
+    this.outage = deps.outage ?? new DatabaseOutage(deps.log);
   }
 
   start(): void {
     this.stopped = false;
-    void this.refreshUnscheduled().catch((err) => this.deps.log.error({ err }, 'schedule refresh failed'));
+    void this.outage
+      .run('schedule refresh', () => this.refreshUnscheduled())
+      .catch((err) => this.deps.log.error({ err }, 'schedule refresh failed'));
     const every = this.opts.tickMs ?? 1000;
-    this.timer = setInterval(() => void this.tick().catch((err) => this.deps.log.error({ err }, 'schedule tick failed')), every);
-    void this.tick().catch((err) => this.deps.log.error({ err }, 'schedule tick failed'));
+    const tick = () =>
+      void this.outage.run('schedule tick', () => this.tick()).catch((err) => this.deps.log.error({ err }, 'schedule tick failed'));
+    this.timer = setInterval(tick, every);
+    tick();
   }
 
   /** Graceful stop: no new ticks; an ongoing tick finishes its transactions. */

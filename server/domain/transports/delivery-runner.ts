@@ -17,6 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { withTransaction } from '../../infra/db/transaction.js';
+import type { DatabaseOutage } from '../../infra/db/outage.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Storage } from '../../infra/storage/storage.js';
 import { logEvent } from '../exports/events.js';
@@ -57,6 +58,8 @@ export interface DeliveryRunnerDeps {
   /** Deliveries running at once in this process (DELIVERY_CONCURRENCY), and per export owner. */
   concurrency?: number;
   concurrencyPerOwner?: number;
+  /** Shared back-off of the process's background loops while the database is unreachable. */
+  outage?: DatabaseOutage;
 }
 
 export const DEFAULT_DELIVERY_CONCURRENCY = 8;
@@ -320,11 +323,15 @@ export class DeliveryRunner {
     if (ids.length === 0) return;
     try {
       const { db } = this.deps;
-      const alive = (await db('transport_deliveries')
+      const run = this.deps.outage ? this.deps.outage.run.bind(this.deps.outage) : <T>(_: string, fn: () => Promise<T>) => fn();
+      const alive = await run('delivery watchdog', () =>
+        db('transport_deliveries')
         .whereIn('id', ids)
         .whereIn('state', ['pending', 'processing'])
         .update({ updated_at: db.fn.now() })
-        .returning('id')) as { id: number }[];
+        .returning('id'),
+      ) as { id: number }[] | undefined;
+      if (!alive) return;
       const keep = new Set(alive.map((r) => r.id));
       for (const id of ids) if (!keep.has(id)) this.active.get(id)?.controller.abort(new Error('export stopped or deleted'));
     } catch (err) {

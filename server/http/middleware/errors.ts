@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { AppError, isAppError } from '../../domain/errors.js';
+import { isConnectionError } from '../../infra/db/outage.js';
 import { pgCode } from '../../infra/db/pg-errors.js';
 
 /** Browser-facing routes set this to get `302 /#server_error:<key>` instead of JSON (R-FILE-7). */
@@ -59,7 +60,12 @@ export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {
     };
     if (e.status >= 500) {
       body.uuid = randomUUID();
-      ctx.state.log?.error({ err: (e.cause as Error) ?? e, uuid: body.uuid }, 'request failed');
+      // An unreachable database fails every request alike: one line each, without the stack.
+      if (isConnectionError(e.cause)) {
+        ctx.state.log?.warn({ uuid: body.uuid, reason: (e.cause as Error).message }, 'request failed: database unreachable');
+      } else {
+        ctx.state.log?.error({ err: (e.cause as Error) ?? e, uuid: body.uuid }, 'request failed');
+      }
     }
     // Throttled: the redirect of a browser-facing route says when to come back too (R-FILE-7).
     const retryAfter = e.status === 429 && typeof e.parameters.retry_after === 'number' ? String(e.parameters.retry_after) : null;

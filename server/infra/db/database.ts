@@ -1,4 +1,3 @@
-import pg from 'pg';
 import type { Config } from '../../config.js';
 import type { Logger } from '../logger.js';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './embedded.js';
@@ -11,42 +10,30 @@ export interface Database {
   close(): Promise<void>;
 }
 
-const EMBEDDED_USER = 'export_manager';
-
-async function answers(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
- * R-RUN-2: DATABASE_URL when set; otherwise the embedded PostgreSQL under DATA_DIR. When another process
- * (a second instance, `npm run user`) already runs the embedded server on that port, it is shared, not restarted.
+ * R-RUN-2: DATABASE_URL when set; otherwise the embedded PostgreSQL of DATA_DIR, started here or, when another
+ * process of the same DATA_DIR runs it already, shared (never the server of another DATA_DIR; see embedded.ts).
  * Migrations run before anything else touches the database.
  */
 export async function openDatabase(config: Config, log: Logger, poolMax = 10): Promise<Database> {
   let embedded: EmbeddedDatabase | null = null;
   let url = config.DATABASE_URL;
   if (!url) {
-    const sharedUrl = `postgres://${EMBEDDED_USER}:${EMBEDDED_USER}@127.0.0.1:${config.EMBEDDED_PG_PORT}/export_manager`;
-    if (await answers(sharedUrl)) {
-      url = sharedUrl;
-    } else {
-      log.info({ dir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT }, 'starting embedded PostgreSQL');
-      embedded = await startEmbeddedPostgres({
-        dataDir: config.DATA_DIR,
-        port: config.EMBEDDED_PG_PORT,
-        onLog: (line) => log.debug({ pg: line.trim() }, 'embedded postgres'),
-      });
-      url = embedded.url('export_manager');
-    }
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.DATA_DIR,
+      port: config.EMBEDDED_PG_PORT,
+      onLog: (line) => log.debug({ pg: line.trim() }, 'embedded postgres'),
+      onWarn: (message) => log.warn(message),
+    });
+    log.info(
+      { dir: embedded.pgdata, port: embedded.port },
+      embedded.owned
+        ? 'embedded PostgreSQL started'
+        : 'embedded PostgreSQL of this DATA_DIR already running; sharing it',
+    );
+    url = embedded.url('export_manager');
   }
-  const db = createKnex(url, poolMax);
+  const db = createKnex(url, poolMax, log);
   await migrateLatest(db);
   return {
     db,

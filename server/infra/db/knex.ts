@@ -1,5 +1,6 @@
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
+import type { Logger } from '../logger.js';
 
 export type { Knex };
 
@@ -7,9 +8,19 @@ export type { Knex };
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number.parseFloat(v));
 
-export function createKnex(connectionString: string, poolMax = 10): Knex {
+// The pool's own reports of a lost connection (one per attempt, with a stack) are dropped: the background loops
+// report an outage once per back-off step (outage.ts), and requests report their own failure.
+const CONNECTION_NOISE = /^(Acquire connection error|Connection Error):/;
+
+export function createKnex(connectionString: string, poolMax = 10, log?: Logger): Knex {
+  const warn = (message: unknown) => {
+    if (CONNECTION_NOISE.test(String(message))) return;
+    if (log) log.warn({ knex: String(message) }, 'knex warning');
+    else console.warn(message);
+  };
   return knexFactory({
     client: 'pg',
+    log: { warn, error: warn, deprecate: warn, debug: () => {} },
     connection: { connectionString, application_name: 'export-manager' },
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10_000,

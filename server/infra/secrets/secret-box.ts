@@ -62,7 +62,7 @@ export async function loadOrCreateSecretKey(
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
   try {
     // 'wx': if another process created it meanwhile, use theirs rather than overwrite it.
@@ -188,7 +188,7 @@ export function loadOrCreateSecretKeySync(dataDir: string, envValue: string | un
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
   try {
     writeFileSync(file, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });

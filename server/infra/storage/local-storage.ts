@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, opendir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, opendir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -8,9 +8,29 @@ import type { ByteRange, Storage, StorageObject, StorageStat } from './storage.j
 
 const READ_CHUNK = 512 * 1024;
 
+// Stored exports and assets are the users' data: readable by the service's own account only.
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
+
 /** Storage in a local folder (default backend, under DATA_DIR/storage). Writes go to a temp name and are renamed. */
 export class LocalStorage implements Storage {
+  private rootReady: Promise<void> | null = null;
+
   constructor(private readonly root: string) {}
+
+  /**
+   * The root is made 0700 even when it exists: older versions left it (and DATA_DIR) readable by every local
+   * account, and a 0700 root closes every file below it at once.
+   */
+  private ensureRoot(): Promise<void> {
+    this.rootReady ??= mkdir(this.root, { recursive: true, mode: DIR_MODE })
+      .then(() => chmod(this.root, DIR_MODE))
+      .catch((e) => {
+        this.rootReady = null;
+        throw e;
+      });
+    return this.rootReady;
+  }
 
   private full(key: string): string {
     // Keys are built by our own code from safe parts; this guard catches a bug before it touches the disk.
@@ -38,14 +58,15 @@ export class LocalStorage implements Storage {
 
   async write(key: string, body: Readable, signal?: AbortSignal): Promise<{ size: number }> {
     const target = this.full(key);
-    await mkdir(path.dirname(target), { recursive: true });
+    await this.ensureRoot();
+    await mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
     const temp = `${target}.${nanoid(8)}.part`;
     let size = 0;
     body.on('data', (chunk: Buffer) => {
       size += chunk.length;
     });
     try {
-      await pipeline(body, createWriteStream(temp), { signal });
+      await pipeline(body, createWriteStream(temp, { mode: FILE_MODE }), { signal });
       await rename(temp, target);
     } catch (e) {
       await unlink(temp).catch(() => {});
