@@ -31,6 +31,8 @@ export interface Fault {
   slow?: { bytesPerTick: number; tickMs: number };
   /** After the first bytes, stop reading without closing for this long, then close. */
   stallMs?: number;
+  /** A request body: `send` is written after the head, which declares `declared` bytes (more: an unfinished upload). */
+  body?: { send: Buffer; declared: number };
 }
 
 export interface FaultResult {
@@ -62,7 +64,7 @@ const parseHead = (head: string) => {
  */
 export function faultyRequest(
   base: string,
-  method: 'GET' | 'HEAD',
+  method: 'GET' | 'HEAD' | 'POST',
   path: string,
   headers: Record<string, string>,
   fault: Fault,
@@ -93,7 +95,9 @@ export function faultyRequest(
     socket.on('connect', () => {
       const lines = [`${method} ${path} HTTP/1.1`, `Host: ${hostname}:${port}`, 'Connection: close'];
       for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+      if (fault.body) lines.push(`Content-Length: ${fault.body.declared}`);
       socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (fault.body) socket.write(fault.body.send);
       if (fault.cutAfterMs !== undefined) {
         if (fault.cutAfterMs === 0) close();
         else later(fault.cutAfterMs, close);

@@ -1,6 +1,6 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -41,6 +41,7 @@ describe('request faults: cut, ranged, slow and stalled downloads never take the
   let dataDir: string;
   let token: string;
   const targets: Target[] = [];
+  let uploads: Target;
   const reference = new Map<string, Buffer>();
   let baseline: { total: number; files: number; rss: number };
 
@@ -132,6 +133,7 @@ describe('request faults: cut, ranged, slow and stalled downloads never take the
       await new Promise((r) => setTimeout(r, 200));
     }
     const auth = `token=${token}`;
+    uploads = { name: 'upload', path: `/api/v1/eas/put?filename=cut.bin&${auth}`, size: null, ranges: false };
     const large = exp._files.filter((f) => f.size > 1_000_000)[0];
     const small = exp._files.filter((f) => f.size > 0 && f.size < 60_000)[0];
     const enc = (p: string) => p.split('/').map(encodeURIComponent).join('/');
@@ -178,7 +180,7 @@ describe('request faults: cut, ranged, slow and stalled downloads never take the
 
   it(`survives ${REQUESTS} faulty requests (cut at random offsets and times, ranges, parallel ranges, HEAD, slow and stalled readers)`, async () => {
     const rnd = seededRandom(SEED);
-    const plans: { target: Target; method: 'GET' | 'HEAD'; headers: Record<string, string>; fault: Fault; verify: boolean; kind: string }[] = [];
+    const plans: { target: Target; method: 'GET' | 'HEAD' | 'POST'; headers: Record<string, string>; fault: Fault; verify: boolean; kind: string }[] = [];
     const randomRange = (t: Target, max = 2_000_000) => {
       const size = t.size as number;
       const start = rnd.int(0, size - 1);
@@ -196,7 +198,23 @@ describe('request faults: cut, ranged, slow and stalled downloads never take the
       const headers: Record<string, string> = range ? { Range: range.header } : {};
       const length = target.size ?? 20_000_000;
       const roll = rnd.next();
-      if (roll < 0.3) {
+      if (roll < 0.08) {
+        // Uploads (raw or multipart) cut part-way or stalled, and some complete ones among them.
+        const size = rnd.int(10_000, 2_000_000);
+        const multipart = rnd.chance(0.5);
+        const head = multipart
+          ? Buffer.from('--B\r\nContent-Disposition: form-data; name="file"; filename="cut.bin"\r\nContent-Type: application/octet-stream\r\n\r\n')
+          : Buffer.alloc(0);
+        const tail = multipart ? Buffer.from('\r\n--B--\r\n') : Buffer.alloc(0);
+        const whole = Buffer.concat([head, Buffer.alloc(size, 7), tail]);
+        const complete = rnd.chance(0.3);
+        const send = complete ? whole : whole.subarray(0, rnd.int(0, whole.length - 1));
+        const fault: Fault = complete
+          ? { body: { send, declared: whole.length } }
+          : { body: { send, declared: whole.length }, how: how(), cutAfterMs: rnd.pick([0, rnd.int(1, 50), rnd.int(50, 1500)]) };
+        const headers: Record<string, string> = { 'Content-Type': multipart ? 'multipart/form-data; boundary=B' : 'application/octet-stream' };
+        plans.push({ target: uploads, method: 'POST', headers, fault, verify: false, kind: complete ? 'complete upload' : 'cut upload' });
+      } else if (roll < 0.3) {
         plans.push({ target, method: 'GET', headers, fault: { cutAfterBytes: cutOffset(length), how: how() }, verify: false, kind: 'cut at a byte offset' });
       } else if (roll < 0.55) {
         const ms = rnd.pick([0, 0, rnd.int(1, 5), rnd.int(1, 50), rnd.int(50, 500)]);
@@ -235,6 +253,7 @@ describe('request faults: cut, ranged, slow and stalled downloads never take the
       }
     }
 
+    const assetsBefore = Number((await database.db('assets').count({ n: '*' }).first())?.n);
     // Peak open descriptors while the requests run: shows the count below measures what it should.
     const peak = { total: 0, files: 0, rss: 0 };
     let sampling = Promise.resolve();
@@ -281,6 +300,13 @@ describe('request faults: cut, ranged, slow and stalled downloads never take the
       expect((r.body as Buffer).equals(want), `${r.plan.target.name} ${JSON.stringify(r.plan.headers)} bytes`).to.equal(true);
       verified++;
     }
+    // An upload counts only when it arrived whole: cut ones leave neither a row nor a file (temporary ones included).
+    const stored = results.filter((r) => r.plan.kind === 'complete upload');
+    for (const r of stored) expect(r.status, 'a complete upload').to.equal(200);
+    const assetsAfter = Number((await database.db('assets').count({ n: '*' }).first())?.n);
+    expect(assetsAfter - assetsBefore, 'stored uploads').to.equal(stored.length);
+    const assetFiles = (await readdir(path.join(dataDir, 'storage', 'assets'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+    expect(assetFiles.length, 'asset files on disk').to.equal(assetsAfter);
     const fds = await settledFds();
     const rss = await server.rss();
     console.log(
