@@ -88,11 +88,12 @@ export function createDirectoryTransport(roots: readonly string[]): Transport<Di
         for (const dir of foldersOf(files)) await mkdir(path.join(target, dir), { recursive: true });
         for (const file of files) {
           if (signal.aborted) throw cancelled('Directory');
-          const source = await file.open(signal);
           const temp = path.join(target, partPath(file.path));
           // A leftover from a crashed attempt is removed (rm unlinks a symlink, never its target), then 'wx'
           // guarantees we write a new file rather than through a pre-existing file or symlink.
           await rm(temp, { force: true });
+          // Opened right before pipeline takes it: a failure in between would leave its file handles open.
+          const source = await file.open(signal);
           await pipeline(source, createWriteStream(temp, { flags: 'wx', mode: 0o644 }), { signal });
           await rename(temp, path.join(target, file.path));
         }
