@@ -3,7 +3,7 @@ import { type Readable, Transform } from 'node:stream';
 import type { Knex } from 'knex';
 import { nanoid } from 'nanoid';
 import type { Storage } from '../../infra/storage/storage.js';
-import { apiError, notFound, payloadTooLarge } from '../errors.js';
+import { apiError, isAppError, notFound, payloadTooLarge } from '../errors.js';
 import { type AssetRow, findAsset, insertAsset } from './asset-repo.js';
 import { assetClassOf, SNIFF_BYTES, sniffMimeType } from './sniff.js';
 
@@ -63,7 +63,8 @@ export class AssetService {
     // The client may cut the upload before storage.write's pipeline listens on the meter (it creates the folder
     // first): that error must not be unhandled. The pipeline still sees it, the write fails and stores nothing.
     meter.on('error', () => {});
-    source.on('error', (e) => meter.destroy(e));
+    // The source is the client's body: its errors (connection reset, a form cut short) are the client's, not ours.
+    source.on('error', (e) => meter.destroy(isAppError(e) ? e : uploadInterrupted()));
     // A request whose client went away closes without ending: that upload is incomplete and must not be stored.
     source.on('close', () => {
       if (!source.readableEnded) meter.destroy(uploadInterrupted());
