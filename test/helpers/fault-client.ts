@@ -45,6 +45,8 @@ export interface FaultResult {
   /** The whole response arrived (the server closed after Content-Length bytes, or the body ended). */
   complete: boolean;
   cut: boolean;
+  /** Still open after `hangMs`: what the socket looked like then (the request is closed by the helper). */
+  hung?: string;
 }
 
 const parseHead = (head: string) => {
@@ -69,6 +71,7 @@ export function faultyRequest(
   headers: Record<string, string>,
   fault: Fault,
   keepBody = false,
+  hangMs = 30_000,
 ): Promise<FaultResult> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve) => {
@@ -81,10 +84,19 @@ export function faultyRequest(
     let bodyBytes = 0;
     const timers: NodeJS.Timeout[] = [];
     const later = (ms: number, f: () => void) => timers.push(setTimeout(f, ms));
+    let hung: string | undefined;
+    later(hangMs, () => {
+      hung = `connecting ${socket.connecting}, paused ${socket.isPaused()}, received ${received}, status ${head?.status}, cut ${cut}, readableLength ${socket.readableLength}`;
+      socket.destroy();
+      finish();
+    });
 
     const close = () => {
       if (socket.destroyed) return;
       cut = true;
+      // 'close' is not emitted when a reset fails (uv_tcp_close_reset refuses a socket the peer already shut down);
+      // our side is closed either way, so the request is done.
+      later(2000, finish);
       if (fault.how === 'reset') socket.resetAndDestroy();
       else if (fault.how === 'end') {
         socket.end();
@@ -138,7 +150,10 @@ export function faultyRequest(
     };
     if (!fault.slow) socket.on('data', onData);
     socket.on('error', () => {});
-    socket.on('close', () => {
+    let finished = false;
+    function finish() {
+      if (finished) return;
+      finished = true;
       for (const t of timers) clearTimeout(t);
       const length = head?.headers['content-length'];
       const complete =
@@ -150,8 +165,10 @@ export function faultyRequest(
         received,
         complete,
         cut,
+        hung,
       });
-    });
+    }
+    socket.on('close', finish);
   });
 }
 
