@@ -249,6 +249,7 @@ describe('request faults: cut, ranged, slow and stalled downloads never take the
       }
     }
 
+    const logStart = server.output().length;
     const assetsBefore = Number((await database.db('assets').count({ n: '*' }).first())?.n);
     // Peak open descriptors while the requests run: shows the count below measures what it should.
     const peak = { total: 0, files: 0, rss: 0 };
@@ -280,6 +281,15 @@ describe('request faults: cut, ranged, slow and stalled downloads never take the
     );
 
     await assertHealthy('after the faulty requests');
+    // A client that misbehaves is not a failure of the server: nothing logged at error level (a 500 would be).
+    const logged = server.output().slice(logStart).split('\n').filter((l) => /"level":(4\d|5\d|6\d)/.test(l));
+    const levels = new Map<string, number>();
+    for (const l of logged) {
+      const key = `${/"level":(\d+)/.exec(l)?.[1]} ${/"msg":"([^"]*)"/.exec(l)?.[1]} ${/"code":"([^"]*)"/.exec(l)?.[1] ?? ''}`;
+      levels.set(key, (levels.get(key) ?? 0) + 1);
+    }
+    console.log(`      server log lines at warn or above: ${[...levels].map(([k, n]) => `${n} × ${k}`).join('; ') || 'none'}`);
+    expect(logged.filter((l) => !l.includes('"level":40')), 'error log lines').to.deep.equal([]);
     // Nothing may hang: a request still open after 30 s means the server left it pending.
     const hung = results.filter((r) => r.hung).map((r) => `${r.plan.kind} ${r.plan.target.name} ${JSON.stringify(r.plan.headers)} ${JSON.stringify(r.plan.fault.slow ?? {})}: ${r.hung}`);
     expect(hung, 'requests that hung').to.deep.equal([]);
