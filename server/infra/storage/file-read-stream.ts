@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 
 const ignore = () => {};
 
-export const abortReason = (signal: AbortSignal): Error =>
+const abortReason = (signal: AbortSignal): Error =>
   Object.assign(new Error('The read was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' });
 
 /**
@@ -32,9 +32,3 @@ export function fileReadStream(
   }
   return stream;
 }
-
-/** Attaches a listener at once to a stream handed over by someone else (see fileReadStream); returns it. */
-export const guarded = <T extends Readable>(stream: T): T => {
-  stream.on('error', ignore);
-  return stream;
-};
