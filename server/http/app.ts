@@ -31,7 +31,8 @@ export function createApp(deps: AppDeps): Koa {
   // Body streams that fail after the headers went out (client gone, a source failing mid-way) are reported here;
   // log them instead of Koa's default console.error. A client going away is normal for downloads.
   app.on('error', (err: NodeJS.ErrnoException, ctx?: Koa.Context) => {
-    const gone = ['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'ABORT_ERR'].includes(err.code ?? '');
+    // HPE_INVALID_EOF_STATE: the client half-closed its side in the middle of its request body.
+    const gone = ['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'ABORT_ERR', 'HPE_INVALID_EOF_STATE'].includes(err.code ?? '');
     const log = (ctx?.state.log as Logger | undefined) ?? deps.log;
     if (gone) log.debug({ err }, 'response stream ended early');
     else log.warn({ err }, 'response stream failed');

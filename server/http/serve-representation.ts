@@ -52,27 +52,44 @@ const ifRangeHolds = (ctx: Context, rep: Representation): boolean => {
 
 /**
  * Resolves once the stream has its first bytes (or ended): sources are open and the first file checked, so an
- * error here still becomes a proper error response; once bytes flow the status is fixed (STYLE 13).
+ * error here still becomes a proper error response; once bytes flow the status is fixed (STYLE 13). Rejects when
+ * the client goes away meanwhile (`signal`), after destroying the stream (which closes its file handles).
  */
-const primed = (s: Readable): Promise<Readable> =>
+const primed = (s: Readable, signal: AbortSignal): Promise<Readable> =>
   new Promise((resolve, reject) => {
     const done = (err?: Error) => {
       s.off('readable', onReadable);
       s.off('error', done);
+      signal.removeEventListener('abort', onAbort);
       if (err) {
         s.destroy();
         reject(err);
       } else resolve(s);
     };
     const onReadable = () => done();
+    const onAbort = () => done(signal.reason as Error);
+    if (signal.aborted) return done(signal.reason as Error);
     s.on('readable', onReadable);
     s.on('error', done);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
+
+const ignore = () => {};
+
+/**
+ * Nobody is left to answer: Koa must not touch the closed response. 499 (nginx's "client closed request") is only
+ * what the request log shows; it is never sent.
+ */
+const leave = (ctx: Context) => {
+  ctx.status = 499;
+  ctx.respond = false;
+};
 
 /**
  * Serves a Representation with HEAD, conditional requests, single ranges (206/416), exact Content-Length and
  * Content-Disposition. For GET the body is opened (and primed) before any header is sent; a client that goes away
- * aborts the signal, and Koa destroys the body stream, which closes every file handle of an archive.
+ * aborts the signal at whatever await it is, and the body stream is destroyed (by us, or by Koa once it is the body),
+ * which closes every file handle of an archive.
  */
 export async function serveRepresentation(
   ctx: Context,
@@ -116,13 +133,33 @@ export async function serveRepresentation(
     if (length === 0) ctx.body = Buffer.alloc(0);
     return;
   }
+  // The client may already be gone (its 'close' came during the awaits before this point): open nothing.
+  if (ctx.res.destroyed) return leave(ctx);
   const controller = new AbortController();
+  const { signal } = controller;
   ctx.res.once('close', () => {
     if (!ctx.res.writableFinished) controller.abort(new Error('client went away'));
   });
-  const body = await rep.open(start, end, controller.signal);
+  let body: Readable | Buffer;
+  try {
+    body = await rep.open(start, end, signal);
+    if (!Buffer.isBuffer(body)) {
+      // Listened to from here until Koa pipes it (after the middleware chain unwinds): an abort in between
+      // destroys it with an error that must not be unhandled. Koa's pipeline still sees every error.
+      body.on('error', ignore);
+      await primed(body, signal);
+    }
+  } catch (e) {
+    // An abort at any await above surfaces as some error; the sources are closed and nobody is left to tell.
+    if (signal.aborted) return leave(ctx);
+    throw e;
+  }
+  if (signal.aborted) {
+    if (!Buffer.isBuffer(body)) body.destroy();
+    return leave(ctx);
+  }
   ctx.status = status;
-  ctx.body = Buffer.isBuffer(body) ? body : await primed(body);
+  ctx.body = body;
   ctx.type = rep.contentType;
   if (length !== null) ctx.length = length;
 }

@@ -1,6 +1,7 @@
 import { close, fstat, open, read } from 'node:fs';
 import { open as openPromise } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { fileReadStream } from '../../infra/storage/file-read-stream.js';
 import { serverError } from '../errors.js';
 
 /** Slices up to this size are read into one Buffer: no stream machinery per small file. */
@@ -68,7 +69,9 @@ export const openFileSlice = async (
   try {
     const { size } = await fh.stat();
     if (size !== expectedSize) throw sizeChanged(path, expectedSize, String(size));
-    return fh.createReadStream({ start, end, highWaterMark: STREAM_CHUNK, autoClose: true, signal });
+    // The client may have gone while the file was opened: close it here rather than hand out a dead stream.
+    signal?.throwIfAborted();
+    return fileReadStream(fh, { start, end }, STREAM_CHUNK, signal);
   } catch (e) {
     await fh.close().catch(() => {});
     throw e;

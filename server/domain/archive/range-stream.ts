@@ -77,6 +77,8 @@ function* pieces(seg: Segments, from: number, to: number): Generator<Piece> {
   if (pos < to) for (const bytes of seg.trailer(pos, to)) yield { bytes };
 }
 
+const ignore = () => {};
+
 const sizeError = (seg: Segments, i: number, got: string, expected: number) =>
   serverError(
     'internal_file_error',
@@ -106,6 +108,8 @@ async function* generate(
   const openTracked = async (i: number, start: number, end: number): Promise<Readable | Buffer> => {
     const s = await openData(i, start, end, signal);
     if (s instanceof Uint8Array) return asBuffer(s);
+    // Until checkedStream iterates it, nobody else listens: an abort destroying it now must not be an unhandled error.
+    s.on('error', ignore);
     if (signal.aborted) {
       s.destroy();
       throw abortError(signal.reason);
@@ -264,6 +268,9 @@ export const streamSegmentsRange = (
   const controller = new AbortController();
   const inner = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
   const stream = new PullReadable(generate(seg, start, end + 1, openData, inner, opts), controller, opts.chunkSize * 4);
+  // The caller's signal may abort before the caller has attached its own listeners (the stream is still on its way
+  // through awaits): that error must not be unhandled. Consumers (pipeline, for await) still receive it.
+  stream.on('error', ignore);
   if (signal) {
     const onAbort = () => stream.destroy(abortError(signal.reason));
     if (signal.aborted) process.nextTick(onAbort);

@@ -45,6 +45,8 @@ export const streamTarGz = (
   options?: RangeStreamOptions & { level?: number },
 ): Readable => {
   const gzip = createGzip({ level: options?.level ?? 6 });
+  // Handed out through awaits before its consumer listens (see streamSegmentsRange): errors must never be unhandled.
+  gzip.on('error', () => {});
   pipeline(streamTar(layout, openData, signal, options), gzip, () => {});
   return gzip;
 };

@@ -3,7 +3,7 @@ import { type Readable, Transform } from 'node:stream';
 import type { Knex } from 'knex';
 import { nanoid } from 'nanoid';
 import type { Storage } from '../../infra/storage/storage.js';
-import { notFound, payloadTooLarge } from '../errors.js';
+import { apiError, isAppError, notFound, payloadTooLarge } from '../errors.js';
 import { type AssetRow, findAsset, insertAsset } from './asset-repo.js';
 import { assetClassOf, SNIFF_BYTES, sniffMimeType } from './sniff.js';
 
@@ -19,6 +19,9 @@ export function cleanFilename(raw: string | undefined | null): string {
     .slice(0, 255);
   return cleaned || 'file';
 }
+
+/** A client error (400, not logged as a failure of ours); the client is usually gone and never sees it. */
+export const uploadInterrupted = () => apiError('invalid_content', 'The upload was interrupted before its end', { path: '' });
 
 /** Hashes, counts and keeps the first bytes of an upload on its way to storage; fails once it exceeds `limit`. */
 class UploadMeter extends Transform {
@@ -57,10 +60,14 @@ export class AssetService {
    */
   async store(ownerId: number, filename: string, source: Readable, limit: number): Promise<AssetRow> {
     const meter = new UploadMeter(limit);
-    source.on('error', (e) => meter.destroy(e));
+    // The client may cut the upload before storage.write's pipeline listens on the meter (it creates the folder
+    // first): that error must not be unhandled. The pipeline still sees it, the write fails and stores nothing.
+    meter.on('error', () => {});
+    // The source is the client's body: its errors (connection reset, a form cut short) are the client's, not ours.
+    source.on('error', (e) => meter.destroy(isAppError(e) ? e : uploadInterrupted()));
     // A request whose client went away closes without ending: that upload is incomplete and must not be stored.
     source.on('close', () => {
-      if (!source.readableEnded) meter.destroy(new Error('the upload was interrupted'));
+      if (!source.readableEnded) meter.destroy(uploadInterrupted());
     });
     const key = `assets/${ownerId}/${nanoid(21)}`;
     await this.storage.write(key, source.pipe(meter));

@@ -70,11 +70,16 @@ export class AssetCopier {
         userMessage: `The file of asset ${asset.id} (${asset.original_filename}) could not be read from storage.`,
       });
     }
-    await this.ctx.staging.writeFile(path, source, {
-      mime_type: asset.mime_type,
-      eas_id: asset.id,
-      eas_fileclass: asset.class,
-    });
+    try {
+      await this.ctx.staging.writeFile(path, source, {
+        mime_type: asset.mime_type,
+        eas_id: asset.id,
+        eas_fileclass: asset.class,
+      });
+    } finally {
+      // A write that failed before consuming the source (a folder it could not create) must not leave it open.
+      source.destroy();
+    }
     this.ctx.progress.files_done++;
   }
 }

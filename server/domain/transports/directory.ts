@@ -152,15 +152,16 @@ export function createDirectoryTransport(roots: readonly string[]): Transport<Di
         for (const dir of foldersOf(files)) await created.dir(path.join(target, dir));
         for (const file of files) {
           if (signal.aborted) throw cancelled('Directory');
-          const source = await file.open(signal);
           const temp = path.join(target, partPath(file.path));
           const final = path.join(target, file.path);
           // 'wx': a new file, never one that exists, never through a symlink; only then is it ours to remove.
-          const handle = await open(temp, 'wx', 0o644).catch((err) => {
-            source.destroy();
+          const handle = await open(temp, 'wx', 0o644);
+          created.files.push(temp);
+          // Opened right before pipeline takes it: a failure in between would leave its file handles open.
+          const source = await file.open(signal).catch(async (err) => {
+            await handle.close().catch(() => {});
             throw err;
           });
-          created.files.push(temp);
           await pipeline(source, handle.createWriteStream(), { signal });
           await publish(temp, final);
           created.files.push(final);

@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import busboy from 'busboy';
 import type { Context } from 'koa';
 import { presentAsset } from '../../domain/assets/asset-repo.js';
-import type { AssetService } from '../../domain/assets/asset-service.js';
+import { type AssetService, uploadInterrupted } from '../../domain/assets/asset-service.js';
 import { apiError, isAppError, payloadTooLarge } from '../../domain/errors.js';
 import { parseObjectId } from '../../domain/objects/object-input.js';
 import type { SessionService } from '../../domain/sessions/sessions.js';
@@ -38,7 +38,7 @@ function firstFilePart(ctx: Context): Promise<{ stream: Readable; filename: stri
       if (!found) reject(apiError('attribute_expected', 'The multipart body has no file part', { path: 'file' }));
     });
     ctx.req.on('close', () => {
-      if (!ctx.req.complete) bb.destroy(new Error('the upload was interrupted'));
+      if (!ctx.req.complete) bb.destroy(uploadInterrupted());
     });
     ctx.req.pipe(bb);
   });

@@ -1,9 +1,10 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, open, opendir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { nanoid } from 'nanoid';
+import { fileReadStream } from './file-read-stream.js';
 import type { ByteRange, Storage, StorageObject, StorageStat } from './storage.js';
 
 const READ_CHUNK = 512 * 1024;
@@ -47,13 +48,11 @@ export class LocalStorage implements Storage {
   async read(key: string, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
     // Open first so a missing file rejects here (before any HTTP status is sent) rather than as a stream error.
     const handle = await open(this.full(key), 'r');
-    return createReadStream('', {
-      fd: handle,
-      start: range?.start,
-      end: range?.end,
-      highWaterMark: READ_CHUNK,
-      signal,
-    });
+    if (signal?.aborted) {
+      await handle.close().catch(() => {});
+      signal.throwIfAborted();
+    }
+    return fileReadStream(handle, { start: range?.start, end: range?.end }, READ_CHUNK, signal);
   }
 
   async write(key: string, body: Readable, signal?: AbortSignal): Promise<{ size: number }> {

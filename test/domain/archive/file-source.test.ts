@@ -1,4 +1,6 @@
 import { writeFileSync } from 'node:fs';
+import { readdir, readlink } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { openFileSlice } from '../../../server/domain/archive/file-source.js';
 import { computeZipLayout } from '../../../server/domain/archive/zip-layout.js';
@@ -52,5 +54,44 @@ describe('domain/archive openFileSlice (local data source)', () => {
       (e: Error) => e,
     );
     expect(err?.message).to.match(/differs from the recorded 5/);
+  });
+
+  /** Descriptors of this process naming `file` (the FileHandle is closed asynchronously after destroy). */
+  const openCount = async (file: string) => {
+    const fds = await readdir('/proc/self/fd');
+    const targets = await Promise.all(fds.map((n) => readlink(`/proc/self/fd/${n}`).catch(() => '')));
+    return targets.filter((t) => t === file).length;
+  };
+
+  it('issue 8: an abort while the slice stream travels through awaits (nobody listening yet) closes it, no unhandled error', async () => {
+    // Before the fix Node destroyed the stream with an AbortError emitted to no listener: an uncaught exception here.
+    for (const abortFirst of [false, true]) {
+      const controller = new AbortController();
+      const opening = openFileSlice(bigPath, big.length, 0, big.length - 1, controller.signal);
+      if (abortFirst) controller.abort(new Error('client went away'));
+      const s = await opening.catch((e: Error) => e);
+      if (!abortFirst) {
+        expect(await openCount(bigPath), 'the slice holds its file open').to.equal(1);
+        controller.abort(new Error('client went away'));
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      if (s instanceof Error) expect(s.message).to.equal('client went away');
+      else expect((s as Readable).destroyed).to.equal(true);
+      expect(await openCount(bigPath)).to.equal(0);
+    }
+  });
+
+  it('issue 8: an archive stream whose signal aborts before anyone listens closes every source, no unhandled error', async () => {
+    const entries = entriesOf([{ name: 'big.bin', data: big }, { name: 'small.bin', data: small }]);
+    const layout = computeZipLayout(entries, { zip64: 'always' });
+    const paths = [bigPath, smallPath];
+    const controller = new AbortController();
+    const zip = streamZip(layout, (i, s, e, signal) => openFileSlice(paths[i], entries[i].size, s, e, signal), controller.signal);
+    zip.resume(); // flowing, but no 'error' listener of the consumer's own
+    await new Promise((r) => setTimeout(r, 5));
+    controller.abort(new Error('client went away'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(zip.destroyed).to.equal(true);
+    expect(await openCount(bigPath)).to.equal(0);
   });
 });
