@@ -139,11 +139,11 @@ const schema = z.object({
   TRANSPORT_ALLOW_HOSTS: list,
   TRANSPORT_DIRECTORY_ROOTS: list.superRefine((roots, ctx) => {
     for (const root of roots) {
-      const problem = folderProblem(root);
+      const problem = folderProblem(root) ?? nestingProblem(root, roots);
       if (problem)
         ctx.addIssue({
           code: 'custom',
-          message: `must list existing absolute folders separated by commas; ${JSON.stringify(root)} ${problem}`,
+          message: `must list existing absolute folders, none inside another, separated by commas; ${JSON.stringify(root)} ${problem}`,
         });
     }
   }),
@@ -180,6 +180,19 @@ function folderProblem(p: string): string | null {
   }
 }
 
+/**
+ * Each user delivers below `<root>/<user id>/`: with one root inside another, user 9's `<outer>/7/…` would be user
+ * 7's `<inner>/…` folder, so roots must not nest.
+ */
+function nestingProblem(root: string, roots: string[]): string | null {
+  const inner = path.resolve(root);
+  for (const other of roots) {
+    const outer = path.resolve(other);
+    if (outer !== inner && inner.startsWith(`${outer}${path.sep}`)) return `is inside ${JSON.stringify(other)}`;
+  }
+  return null;
+}
+
 function isSecretKey(value: string): boolean {
   try {
     parseSecretKey(value);
@@ -193,10 +206,21 @@ function isSecretKey(value: string): boolean {
 const SECRET_VARS = new Set<string>(['SECRET_KEY', 'S3_SECRET_ACCESS_KEY', 'DEMO_PASSWORD', 'S3_ACCESS_KEY_ID']);
 const URL_VARS = new Set<string>(['DATABASE_URL', 'SMTP_URL', 'PUBLIC_URL', 'FRONTEND_URL', 'S3_ENDPOINT']);
 
+/**
+ * Everything between `scheme://` and the LAST `@` of the authority is userinfo, as URL parsers read it; a password
+ * may hold `@`, `/` or `:`, so none of them ends the mask (a value that is not a URL at all is masked whole).
+ */
+export function maskUserinfo(value: string): string {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value);
+  if (!scheme) return value.includes('@') ? '***' : value;
+  const rest = value.slice(scheme[0].length);
+  const at = rest.lastIndexOf('@');
+  return at < 0 ? value : `${scheme[0]}***${rest.slice(at)}`;
+}
+
 function shown(name: string, value: string): string {
   if (SECRET_VARS.has(name)) return '';
-  if (URL_VARS.has(name))
-    return `=${JSON.stringify(value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1***@'))}`;
+  if (URL_VARS.has(name)) return `=${JSON.stringify(maskUserinfo(value))}`;
   return `=${JSON.stringify(value)}`;
 }
 

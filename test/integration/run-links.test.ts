@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -233,5 +233,33 @@ describe('run-named links survive a re-run (R-ROB-9, issue 8 item 3)', function 
     await app.db('exports').where({ id }).update({ published_run_id: null });
     expect(await deleteSupersededFiles(app.db, app.storage, { ttlMs: 3_600_000, kept: 5 })).to.equal(2);
     expect(await withFiles()).to.deep.equal([]);
+  });
+
+  it('retention: a run whose bytes could not be deleted is tried again; one with deliveries still pending keeps its files', async () => {
+    const { id, e: first } = await create('Retry');
+    const r1 = first._last_run._id as number;
+    const r2 = (await rerun(id, r1))._last_run._id as number;
+    await app.db('runs').where({ export_id: id }).update({ finished_at: app.db.raw("finished_at - interval '2 days'") });
+    const folder = path.join(app.dataDir, 'storage', 'exports', String(id), 'runs', String(r1));
+    const deletedAt = async () => ((await app.db('runs').where({ id: r1 }).first('files_deleted_at')) as { files_deleted_at: Date | null }).files_deleted_at;
+    // A delivery of run 1 still waiting for a slot: its files stay.
+    expect(await app.db('transport_deliveries').where({ run_id: r1 }).update({ state: 'pending' })).to.be.greaterThan(0);
+    expect(await deleteSupersededFiles(app.db, app.storage, { ttlMs: 0, kept: 0 })).to.equal(0);
+    expect(existsSync(folder)).to.equal(true);
+    await app.db('transport_deliveries').where({ run_id: r1 }).update({ state: 'done' });
+    // Storage fails once (fault injection around the real storage): the rows say "files present" again.
+    const failing = Object.assign(Object.create(app.storage), { deletePrefix: () => Promise.reject(new Error('EIO: disk failed')) });
+    let thrown: unknown = null;
+    await deleteSupersededFiles(app.db, failing, { ttlMs: 0, kept: 0 }).catch((e) => {
+      thrown = e;
+    });
+    expect(String(thrown)).to.include('EIO');
+    expect(await deletedAt()).to.equal(null);
+    expect(existsSync(folder)).to.equal(true);
+    // The next sweep, with storage working again, deletes them.
+    expect(await deleteSupersededFiles(app.db, app.storage, { ttlMs: 0, kept: 0 })).to.equal(1);
+    expect(await deletedAt()).to.be.instanceOf(Date);
+    expect(existsSync(folder)).to.equal(false);
+    expect(r2).to.be.greaterThan(r1);
   });
 });

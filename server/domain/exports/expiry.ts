@@ -75,7 +75,20 @@ async function expireOne(db: Knex, storage: Storage, id: number, now: Date): Pro
     return row.published_run_id;
   });
   if (runId === null) return false;
-  // Rows first (links stop at once), bytes after the commit.
-  await storage.deletePrefix(`exports/${id}/runs/${runId}/`);
+  // Rows first (links stop at once), bytes after the commit; a failed delete is retried by the superseded-files sweep.
+  await deleteRunBytes(db, storage, id, runId);
   return true;
+}
+
+/**
+ * Deletes the stored bytes of a run whose rows already say "deleted"; when storage fails, `files_deleted_at` is
+ * cleared again so the next sweep retries (the run is no longer published, so it is due at once).
+ */
+export async function deleteRunBytes(db: Knex, storage: Storage, exportId: number, runId: number): Promise<void> {
+  try {
+    await storage.deletePrefix(`exports/${exportId}/runs/${runId}/`);
+  } catch (err) {
+    await db('runs').where({ id: runId }).update({ files_deleted_at: null }).catch(() => {});
+    throw err;
+  }
 }

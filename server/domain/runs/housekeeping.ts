@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Storage } from '../../infra/storage/storage.js';
+import { deleteRunBytes } from '../exports/expiry.js';
 
 /**
  * Downloads that started before a newer run was published get at least this long to finish, even for runs beyond
@@ -28,6 +29,8 @@ const DUE_SQL = `
     from runs r join exports e on e.id = r.export_id
     where r.state = 'done' and r.files_deleted_at is null and r.files_prefix is not null
       and r.id is distinct from e.published_run_id
+      -- deliveries still waiting for a slot (or running) read these files
+      and not exists (select 1 from transport_deliveries d where d.run_id = r.id and d.state in ('pending', 'processing'))
   ) previous
   where published_run_id is null
      or replaced_at is null
@@ -37,9 +40,10 @@ const DUE_SQL = `
   limit 100`;
 
 /**
- * Deletes the files of previous runs that the retention rule no longer keeps (rows first, so links 410 at once and a
- * run whose storage delete fails is not picked again). Each run on its own: one that fails does not keep every other
- * owner's old files; the first failure is thrown after all were tried, for the sweep to log.
+ * Deletes the files of previous runs that the retention rule no longer keeps: rows first, so links 410 at once; a run
+ * whose storage delete fails is marked as having files again and tried on the next sweep (bytes never stay behind
+ * unaccounted). Each run on its own: one that fails does not keep every other owner's old files; the first failure
+ * is thrown after all were tried, for the sweep to log.
  */
 export async function deleteSupersededFiles(db: Knex, storage: Storage, rule: RetentionRule): Promise<number> {
   const { rows } = (await db.raw(DUE_SQL, [rule.ttlMs / 1000, rule.kept, IN_FLIGHT_GRACE_MS / 1000])) as {
@@ -50,7 +54,7 @@ export async function deleteSupersededFiles(db: Knex, storage: Storage, rule: Re
     try {
       await db('runs').where({ id: r.id }).update({ files_deleted_at: db.fn.now(), archive_index: null });
       await db('run_files').where({ run_id: r.id }).delete();
-      await storage.deletePrefix(`exports/${r.export_id}/runs/${r.id}/`);
+      await deleteRunBytes(db, storage, r.export_id, r.id);
     } catch (err) {
       failure ??= err;
     }
@@ -58,3 +62,4 @@ export async function deleteSupersededFiles(db: Knex, storage: Storage, rule: Re
   if (failure) throw failure;
   return rows.length;
 }
+

@@ -25,9 +25,8 @@ const within = (child: string, root: string): boolean => {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 };
 
-/** The most specific root containing `p` (roots may nest). */
-const rootOf = (roots: readonly string[], p: string): string | undefined =>
-  roots.filter((root) => within(p, root)).sort((a, b) => b.length - a.length)[0];
+/** The root containing `p` (roots never nest: see createDirectoryTransport). */
+const rootOf = (roots: readonly string[], p: string): string | undefined => roots.find((root) => within(p, root));
 
 /** Hard links are unsupported on some mounts (SMB, some FUSE); there the run folder's exclusivity has to do. */
 const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
@@ -98,6 +97,12 @@ async function publish(temp: string, final: string): Promise<void> {
  */
 export function createDirectoryTransport(roots: readonly string[]): Transport<DirectoryOptions> {
   const normalisedRoots = roots.filter((r) => path.isAbsolute(r)).map((r) => path.resolve(r));
+  // Each owner writes below `<root>/<owner id>/`: with nested roots, owner 9's `<outer>/7/x` would be owner 7's
+  // `<inner>/x`. The configuration refuses them (TRANSPORT_DIRECTORY_ROOTS); this guards other callers.
+  for (const inner of normalisedRoots) {
+    if (normalisedRoots.some((outer) => outer !== inner && within(inner, outer)))
+      throw new Error(`directory transport roots must not nest: ${inner}`);
+  }
 
   const checkLexical = (p: string, at: string) => {
     if (!rootOf(normalisedRoots, path.resolve(p))) {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -47,9 +47,19 @@ describe('configuration validation (R-RUN-4)', () => {
       .and.include('is not an absolute path');
     expect(problem({ TRANSPORT_DIRECTORY_ROOTS: `${dir}, ${file}` })).to.include('is not a folder');
     expect(problem({ TRANSPORT_DIRECTORY_ROOTS: path.join(dir, 'missing') })).to.include('does not exist');
-    expect(
-      loadConfig({ TRANSPORT_DIRECTORY_ROOTS: ` ${dir} ,${os.tmpdir()}` }).TRANSPORT_DIRECTORY_ROOTS,
-    ).to.deep.equal([dir, os.tmpdir()]);
+    const other = mkdtempSync(path.join(os.tmpdir(), 'em-config-'));
+    expect(loadConfig({ TRANSPORT_DIRECTORY_ROOTS: ` ${dir} ,${other}` }).TRANSPORT_DIRECTORY_ROOTS).to.deep.equal([
+      dir,
+      other,
+    ]);
+  });
+
+  it('TRANSPORT_DIRECTORY_ROOTS may not nest (each user writes below <root>/<user id>/)', () => {
+    const outer = mkdtempSync(path.join(os.tmpdir(), 'em-config-'));
+    mkdirSync(path.join(outer, '7'));
+    expect(problem({ TRANSPORT_DIRECTORY_ROOTS: `${outer},${path.join(outer, '7')}` }))
+      .to.include('TRANSPORT_DIRECTORY_ROOTS')
+      .and.include(`is inside "${outer}"`);
   });
 
   it('SECRET_KEY must be 64 hex characters or base64 of 32 bytes, and is never echoed', () => {
@@ -80,6 +90,16 @@ describe('configuration validation (R-RUN-4)', () => {
       .to.include('PUBLIC_URL')
       .and.include('http://');
     expect(problem({ SMTP_URL: 'smtp://' })).to.include('SMTP_URL');
+    // A password holding '/' or '@' is masked up to the last '@', as URL parsers split it.
+    for (const [name, value, secret] of [
+      ['SMTP_URL', 'smtp://user:pa/ss@host:99999', 'pa/ss'],
+      ['DATABASE_URL', 'postgres://u:se@cret@h:99999/db', 'cret'],
+      ['DATABASE_URL', 'postgres://u:x/y@z@h:99999/db', 'x/y'],
+    ]) {
+      const shown = problem({ [name]: value });
+      expect(shown, value).to.include(name).and.include('***@h');
+      expect(shown, value).not.to.include(secret);
+    }
     expect(
       problem({ DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/db', SMTP_URL: 'smtps://mail.example:465' }),
     ).to.equal(null);
