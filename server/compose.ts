@@ -14,6 +14,7 @@ import { createTransportRegistry, type TransportRegistry, type TransportRegistry
 import { createTransportsValidator, createTransportsView } from './domain/transports/stored-transports.js';
 import { loadOrCreateSecretKeySync } from './infra/secrets/secret-box.js';
 import { SessionService } from './domain/sessions/sessions.js';
+import { purgeStaleThrottles } from './domain/sessions/throttle.js';
 import { createApp } from './http/app.js';
 import { dataRouters } from './http/routes/data-routes.js';
 import { fileRouters, pageRoutes } from './http/routes/file-routes.js';
@@ -48,9 +49,10 @@ export interface ScheduleTransportOptions {
 /** The composition root: builds every service from the config and an open database. Used by main and by tests. */
 export function composeServices(config: Config, db: Knex, log: Logger, opts: { storage?: Storage; producers?: Producer[] } & ScheduleTransportOptions = {}): Services {
   const storage = opts.storage ?? new LocalStorage(path.join(config.DATA_DIR, 'storage'));
-  const sessions = new SessionService(db, config.SESSION_TTL);
-  // Schedules and transports (issue 5). The secret key is loaded once; a production start without SECRET_KEY fails here.
+  // The secret key is loaded once; a production start without SECRET_KEY fails here. It seals transport secrets
+  // (issue 5) and signs unauthenticated session tokens.
   const secretKey = loadOrCreateSecretKeySync(config.DATA_DIR, config.SECRET_KEY, config.production);
+  const sessions = new SessionService(db, config.SESSION_TTL, secretKey);
   const transports = createTransportRegistry({
     allowHosts: config.TRANSPORT_ALLOW_HOSTS,
     directoryRoots: config.TRANSPORT_DIRECTORY_ROOTS,
@@ -126,6 +128,8 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
             await setExpiry(db, config.EXPORT_TTL_DAYS);
             await expireDownloads(db, storage);
             await sweepStaleDeliveries(db);
+            await sessions.purgeExpired();
+            await purgeStaleThrottles(db);
           },
         },
         { concurrency: config.WORKER_CONCURRENCY, leaseMs: config.RUN_LEASE, ...overrides },
