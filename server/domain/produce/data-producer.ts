@@ -58,6 +58,9 @@ export class DataProducer implements Producer {
     const since = incremental ? await lastSuccessfulStart(ctx.db, exp.id, ctx.run.id) : null;
     await ctx.db.transaction(async (trx) => {
       await trx.raw(`set local timezone = 'UTC'`);
+      // A run reads for as long as the export is big: STATEMENT_TIMEOUT guards API requests, not this cursor
+      // (the first FETCH of a sorted search sorts everything). Stop requests still end it through the run's signal.
+      await trx.raw('set local statement_timeout = 0');
       await new RunProduction(ctx, trx, search, since, incremental).produce();
     }, {
       isolationLevel: 'repeatable read',

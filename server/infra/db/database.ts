@@ -46,8 +46,14 @@ export async function openDatabase(config: Config, log: Logger, poolMax = 10): P
       url = embedded.url('export_manager');
     }
   }
-  const db = createKnex(url, poolMax);
-  await migrateLatest(db);
+  // Migrations may rewrite big tables: they run on a pool of their own, without the statement timeout.
+  const migrator = createKnex(url, 2);
+  try {
+    await migrateLatest(migrator);
+  } finally {
+    await migrator.destroy();
+  }
+  const db = createKnex(url, poolMax, config.STATEMENT_TIMEOUT);
   return {
     db,
     url,
