@@ -19,6 +19,7 @@ const csvOptions = z.strictObject({
   escape: z.string().length(1, 'must be one character').optional(),
   use_bom: flag.optional(),
   empty_columns: flag.optional(),
+  escape_formulas: flag.optional(),
 });
 const fieldPath = z.string().min(1).max(500);
 
