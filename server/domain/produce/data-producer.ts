@@ -96,6 +96,8 @@ class RunProduction {
   private readonly source: ObjectSource;
   private readonly outputs: RunOutputs;
   private readonly batchSize: number;
+  /** BATCH_MAX_BYTES: a batch's objects as text, at most (one bigger object comes alone). */
+  private readonly batchBytes: number;
   private readonly shaper: ObjectShaper;
   private readonly copier: AssetCopier | null;
   private readonly fastJson: boolean;
@@ -114,6 +116,7 @@ class RunProduction {
     this.source = new ObjectSource(trx, { ownerId: ctx.export.owner_id, search, since });
     this.outputs = new RunOutputs(ctx.staging);
     this.batchSize = Math.min(Math.max(this.def.batch_size ?? DEFAULT_BATCH_SIZE, 1), MAX_BATCH_SIZE);
+    this.batchBytes = ctx.config.BATCH_MAX_BYTES;
     try {
       this.shaper = new ObjectShaper({ fields: this.def.fields, eas_fields: this.def.eas_fields });
     } catch (e) {
@@ -200,7 +203,7 @@ class RunProduction {
   private async csvWriter(options: boolean | CsvOptions): Promise<CsvWriter> {
     this.passes += 1;
     const collector = new FastColumnCollector(this.shaper);
-    for await (const batch of this.source.batches(this.batchSize, this.ctx.signal, true)) {
+    for await (const batch of this.source.batches(this.batchSize, this.ctx.signal, true, this.batchBytes)) {
       collector.addRows(batch);
       this.progress(batch.length);
     }
@@ -230,7 +233,7 @@ class RunProduction {
     const copier = csvOnly ? null : this.copier;
     const needsObjects = writers.length > 0 || copier !== null;
     let lines = 0;
-    for await (const rows of this.source.batches(this.batchSize, this.ctx.signal)) {
+    for await (const rows of this.source.batches(this.batchSize, this.ctx.signal, false, this.batchBytes)) {
       let objects: ExportedObject[] | null = null;
       let shaped: ShapedObject[] | null = null;
       if (needsObjects) {

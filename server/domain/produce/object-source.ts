@@ -96,49 +96,69 @@ export class ObjectSource {
     return n;
   }
 
-  /**
-   * One pass over the objects in the search's sort order (id as tiebreak), `size` rows per batch. With
-   * `shapeOnly` the rows carry only `objecttype` and `data` (the CSV column pass).
-   */
-  async *batches(size: number, signal: AbortSignal, shapeOnly = false): AsyncGenerator<RawObjectRow[]> {
-    const columns = shapeOnly ? SHAPE_COLUMNS : ROW_COLUMNS;
-    const qb = this.filtered(this.trx('objects').select(this.trx.raw(columns.join(', '))));
+  /** The search's rows in the search's order (id as tiebreak), with its own limit/offset, selecting `columns`. */
+  private ordered(columns: string): Knex.QueryBuilder {
+    const qb = this.filtered(this.trx('objects').select(this.trx.raw(columns)));
     applySearchOrder(qb, this.options.search);
     const { limit, offset } = this.options.search;
     if (limit !== undefined) qb.limit(limit);
     if (offset) qb.offset(offset);
-    // The name is ours (a counter), never input; the query goes in as a bound sub-query.
-    const name = `export_objects_${++this.cursors}`;
-    await this.trx.raw(`declare ${name} no scroll cursor for ?`, [qb]);
-    // The next FETCH is sent before the current batch is handed out, so PostgreSQL reads and serializes it while
-    // the writers work (the two run on different cores). A stop or error leaves at most that one FETCH in flight:
-    // the connection still runs its statements in order, so the CLOSE below (or the rollback) simply follows it.
+    return qb;
+  }
+
+  /**
+   * One pass over the objects in the search's sort order (id as tiebreak), at most `size` rows and `maxBytes` of
+   * `data` per batch (a single bigger object comes alone; OBJECT_MAX_BYTES bounds it). With `shapeOnly` the rows
+   * carry only `objecttype` and `data` (the CSV column pass).
+   *
+   * Counting rows alone let 20 objects of 30 MB each into one batch (+700 MB). A row's size is only known once it is
+   * fetched, too late, so a second cursor over the same ordered query (same snapshot, same order) reads the sizes
+   * ahead (`data_bytes`, 4 bytes a row, a few thousand per FETCH), and each FETCH of objects asks for exactly as many
+   * rows as fit. For small objects the count decides and the batches stay as they were.
+   */
+  async *batches(size: number, signal: AbortSignal, shapeOnly = false, maxBytes = Number.POSITIVE_INFINITY): AsyncGenerator<RawObjectRow[]> {
+    const columns = shapeOnly ? SHAPE_COLUMNS : ROW_COLUMNS;
+    // The names are ours (a counter), never input; the queries go in as bound sub-queries.
+    const n = ++this.cursors;
+    const name = `export_objects_${n}`;
+    const sizesName = `export_sizes_${n}`;
+    await this.trx.raw(`declare ${name} no scroll cursor for ?`, [this.ordered(columns.join(', '))]);
+    await this.trx.raw(`declare ${sizesName} no scroll cursor for ?`, [this.ordered('objects.data_bytes')]);
     const rowsPerFetch = Math.max(1, Math.floor(size));
-    const fetch = (): Promise<{ rows: RawObjectRow[] }> => {
-      const p = Promise.resolve(
-        this.trx.raw(`fetch ${rowsPerFetch} from ${name}`) as Promise<{ rows: RawObjectRow[] }>,
-      );
+    const sizes = new SizeQueue(async (count) => {
+      const { rows } = (await this.trx.raw(`fetch ${count} from ${sizesName}`)) as { rows: { data_bytes: number }[] };
+      return rows.map((r) => r.data_bytes);
+    }, Math.max(rowsPerFetch, SIZES_PER_FETCH));
+    // The next FETCH is sent before the current batch is handed out, so PostgreSQL reads and serializes it while
+    // the writers work (the two run on different cores): at most two batches are held. A stop or error leaves at
+    // most that one FETCH in flight: the connection still runs its statements in order, so the CLOSE below (or the
+    // rollback) simply follows it.
+    const fetch = async (): Promise<RawObjectRow[]> => {
+      const count = await sizes.take(rowsPerFetch, maxBytes);
+      if (count === 0) return [];
+      const { rows } = (await this.trx.raw(`fetch ${count} from ${name}`)) as { rows: RawObjectRow[] };
+      return rows;
+    };
+    const start = () => {
+      const p = fetch();
       p.catch(() => {}); // awaited below, or abandoned on stop; never an unhandled rejection
       return p;
     };
     try {
       signal.throwIfAborted();
-      let next = fetch();
+      let next = start();
       for (;;) {
-        const { rows } = await next;
+        const rows = await next;
         if (rows.length === 0) return;
-        const more = rows.length >= rowsPerFetch;
-        if (more) {
-          signal.throwIfAborted();
-          next = fetch();
-        }
+        signal.throwIfAborted();
+        next = start();
         if (!shapeOnly) convertTimestamps(rows);
         yield rows;
-        if (!more) return;
       }
     } finally {
       // After an error the transaction is aborted and rolled back anyway; closing is only needed on success.
       await this.trx.raw(`close ${name}`).catch(() => {});
+      await this.trx.raw(`close ${sizesName}`).catch(() => {});
     }
   }
 
@@ -160,5 +180,42 @@ export class ObjectSource {
       after = Number(rows[rows.length - 1].id);
       if (rows.length < size) return;
     }
+  }
+}
+
+/** How many sizes one FETCH of the size cursor reads at least. */
+const SIZES_PER_FETCH = 8192;
+
+/**
+ * The sizes of the rows ahead, read from the size cursor in large FETCHes. `take` cuts the next batch: up to
+ * `maxRows` rows whose sizes sum to at most `maxBytes`, at least one row while any is left.
+ */
+export class SizeQueue {
+  private buffer: number[] = [];
+  private head = 0;
+  private done = false;
+
+  constructor(
+    private readonly read: (count: number) => Promise<number[]>,
+    private readonly chunk: number,
+  ) {}
+
+  async take(maxRows: number, maxBytes: number): Promise<number> {
+    if (this.buffer.length - this.head < maxRows && !this.done) {
+      const more = await this.read(this.chunk);
+      if (more.length < this.chunk) this.done = true;
+      this.buffer = this.buffer.slice(this.head).concat(more);
+      this.head = 0;
+    }
+    let count = 0;
+    let bytes = 0;
+    while (count < maxRows && this.head < this.buffer.length) {
+      const next = this.buffer[this.head]!;
+      if (count > 0 && bytes + next > maxBytes) break;
+      bytes += next;
+      count++;
+      this.head++;
+    }
+    return count;
   }
 }

@@ -1,0 +1,15 @@
+import type { Knex } from 'knex';
+
+/**
+ * `objects.data_bytes`: the UTF-8 size of `data` as text, the form a run reads it in. The producer reads these
+ * sizes ahead of the objects to cut batches by bytes as well as by count (server/domain/produce/object-source.ts):
+ * a size known only after a row was fetched is too late to keep it out of memory. Generated, so no writer can forget
+ * it; `pg_column_size` would be cheaper but reports the compressed size, which hostile data can make 100× smaller.
+ */
+export async function up(knex: Knex): Promise<void> {
+  await knex.raw('alter table objects add column data_bytes integer generated always as (octet_length(data::text)) stored');
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.raw('alter table objects drop column data_bytes');
+}
