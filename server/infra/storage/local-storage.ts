@@ -39,7 +39,9 @@ export class LocalStorage implements Storage {
   async write(key: string, body: Readable, signal?: AbortSignal): Promise<{ size: number }> {
     const target = this.full(key);
     await mkdir(path.dirname(target), { recursive: true });
-    const temp = `${target}.${nanoid(8)}.part`;
+    // Beside the target (rename stays within one file system), but not named after it: `<name>.<id>.part` was
+    // longer than 255 bytes for a long name, and every export with such a file failed.
+    const temp = path.join(path.dirname(target), `.${nanoid(12)}.part`);
     let size = 0;
     body.on('data', (chunk: Buffer) => {
       size += chunk.length;
