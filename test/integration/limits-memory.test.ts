@@ -76,7 +76,7 @@ describe('bounded memory: object size limit and byte-bounded batches (R-ROB-8)',
     }, 4);
     const counts: number[] = [];
     for (;;) {
-      const n = await q.take(3, 10);
+      const { count: n } = await q.take(3, 10);
       if (n === 0) break;
       counts.push(n);
     }

@@ -130,30 +130,31 @@ export class ObjectSource {
       return rows.map((r) => r.data_bytes);
     }, Math.max(rowsPerFetch, SIZES_PER_FETCH));
     // The next FETCH is sent before the current batch is handed out, so PostgreSQL reads and serializes it while
-    // the writers work (the two run on different cores): at most two batches are held. A stop or error leaves at
-    // most that one FETCH in flight: the connection still runs its statements in order, so the CLOSE below (or the
-    // rollback) simply follows it.
-    const fetch = async (): Promise<RawObjectRow[]> => {
-      const count = await sizes.take(rowsPerFetch, maxBytes);
-      if (count === 0) return [];
-      const { rows } = (await this.trx.raw(`fetch ${count} from ${name}`)) as { rows: RawObjectRow[] };
-      return rows;
-    };
-    const start = () => {
-      const p = fetch();
+    // the writers work (the two run on different cores), as long as both batches together stay within `maxBytes`;
+    // big objects are fetched one batch at a time. A stop or error leaves at most that one FETCH in flight: the
+    // connection still runs its statements in order, so the CLOSE below (or the rollback) simply follows it.
+    const start = (count: number) => {
+      const p = Promise.resolve(this.trx.raw(`fetch ${count} from ${name}`) as Promise<{ rows: RawObjectRow[] }>);
       p.catch(() => {}); // awaited below, or abandoned on stop; never an unhandled rejection
       return p;
     };
     try {
       signal.throwIfAborted();
-      let next = start();
+      let current = await sizes.take(rowsPerFetch, maxBytes);
+      if (current.count === 0) return;
+      let pending = start(current.count);
       for (;;) {
-        const rows = await next;
-        if (rows.length === 0) return;
+        const { rows } = await pending;
         signal.throwIfAborted();
-        next = start();
+        const next = await sizes.take(rowsPerFetch, maxBytes);
+        let prefetched: typeof pending | null = null;
+        if (next.count > 0 && current.bytes + next.bytes <= maxBytes) prefetched = start(next.count);
         if (!shapeOnly) convertTimestamps(rows);
         yield rows;
+        if (next.count === 0) return;
+        signal.throwIfAborted();
+        pending = prefetched ?? start(next.count);
+        current = next;
       }
     } finally {
       // After an error the transaction is aborted and rolled back anyway; closing is only needed on success.
@@ -200,7 +201,7 @@ export class SizeQueue {
     private readonly chunk: number,
   ) {}
 
-  async take(maxRows: number, maxBytes: number): Promise<number> {
+  async take(maxRows: number, maxBytes: number): Promise<{ count: number; bytes: number }> {
     if (this.buffer.length - this.head < maxRows && !this.done) {
       const more = await this.read(this.chunk);
       if (more.length < this.chunk) this.done = true;
@@ -216,6 +217,6 @@ export class SizeQueue {
       count++;
       this.head++;
     }
-    return count;
+    return { count, bytes };
   }
 }
