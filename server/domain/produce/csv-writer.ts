@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { invalidValue } from '../errors.js';
+import { mapInSlices } from './big-strings.js';
 import { type CsvColumn, flattenValue } from './flatten.js';
 import { ChunkedSink } from './sink.js';
 import type { CsvOptions, ObjectWriter, ShapedObject } from './types.js';
@@ -63,13 +64,17 @@ const regexChar = (c: string) => c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
 export function csvCellEncoder(options: ResolvedCsvOptions): (text: string) => string {
   const { delimiter, quote, escape: escapeChar } = options;
   const special = [...new Set([delimiter, quote, escapeChar])].map(regexChar).join('');
-  const needsQuotes = new RegExp(`[${special}\\r\\n]|^\\s|\\s$`);
-  const toEscape = new RegExp(`[${[...new Set([quote, escapeChar])].map(regexChar).join('')}]`, 'g');
+  // `u` only for a quote, escape or delimiter outside the BMP (one character, two UTF-16 units: without `u` a class
+  // would match either half); the common case keeps the plain, faster regexes of the hot path.
+  const u = [delimiter, quote, escapeChar].some((c) => c.length > 1) ? 'u' : '';
+  const needsQuotes = new RegExp(`[${special}\\r\\n]|^\\s|\\s$`, u);
+  const toEscape = new RegExp(`[${[...new Set([quote, escapeChar])].map(regexChar).join('')}]`, `g${u}`);
   const defuse = options.escapeFormulas;
+  const escapeQuotes = (part: string) => part.replace(toEscape, (c) => escapeChar + c);
   return (raw) => {
     const text = defuse ? defuseFormula(raw) : raw;
     if (text === '' || !needsQuotes.test(text)) return text;
-    return quote + text.replace(toEscape, (c) => escapeChar + c) + quote;
+    return quote + mapInSlices(text, escapeQuotes) + quote;
   };
 }
 
