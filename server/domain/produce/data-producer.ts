@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Knex } from 'knex';
+import { collectGarbage } from '../../infra/memory.js';
 import { isAppError } from '../errors.js';
 import type { Producer, RunContext } from '../runs/run-context.js';
 import { parseSearchDefinition, type SearchDefinition } from '../search/index.js';
@@ -10,13 +11,20 @@ import { CsvWriter } from './csv-writer.js';
 import { ObjectShaper } from './field-select.js';
 import { FastColumnCollector } from './fast-columns.js';
 import { JsonArrayWriter, JsonPerObjectWriter, objectJson } from './json-writer.js';
-import { ObjectSource, type RawObjectRow, toExportedObject } from './object-source.js';
+import { COLLECT_AFTER_BYTES, ObjectSource, type RawObjectRow, toExportedObject } from './object-source.js';
 import { RunOutputs } from './run-outputs.js';
 import { ChunkedSink } from './sink.js';
 import type { CsvOptions, ExportedObject, ObjectWriter, ShapedObject } from './types.js';
 import { XmlFileWriter, XmlPerObjectWriter } from './xml-writer.js';
 
 export const DEFAULT_BATCH_SIZE = 1000;
+
+function batchChars(rows: readonly RawObjectRow[]): number {
+  let chars = 0;
+  for (const row of rows) chars += row.data.length;
+  return chars;
+}
+
 /** `export.batch_size` may say up to 100,000; one batch is held in memory, so the cursor never fetches more than this. */
 export const MAX_BATCH_SIZE = 10_000;
 /**
@@ -235,12 +243,19 @@ class RunProduction {
     let lines = 0;
     for await (const rows of this.source.batches(this.batchSize, this.ctx.signal, false, this.batchBytes)) {
       let objects: ExportedObject[] | null = null;
+      let big = false;
       let shaped: ShapedObject[] | null = null;
       if (needsObjects) {
+        big = batchChars(rows) > COLLECT_AFTER_BYTES;
         objects = rows.map(toExportedObject);
         const lookup = copier ? await copier.prepare(objects) : undefined;
         shaped = objects.map((o) => this.shaper.shape(o, lookup));
-        for (const writer of writers) await writer.write(shaped);
+        for (const writer of writers) {
+          await writer.write(shaped);
+          // Each format makes its own copies of a huge value (escaped, encoded); collected after each, the peak is
+          // the largest format's, not the sum of all three.
+          if (big) collectGarbage();
+        }
       }
       if (jsonSink) {
         for (let i = 0; i < rows.length; i++) {

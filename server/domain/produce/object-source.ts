@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { collectGarbage } from '../../infra/memory.js';
 import { applySearchFilter, applySearchOrder, type SearchDefinition } from '../search/index.js';
 import type { ExportedObject } from './types.js';
 
@@ -143,8 +144,13 @@ export class ObjectSource {
       let current = await sizes.take(rowsPerFetch, maxBytes);
       if (current.count === 0) return;
       let pending = start(current.count);
+      let previousBytes = 0;
       for (;;) {
         const { rows } = await pending;
+        // The consumer is done with the previous batch: after a big one, collect its garbage now, while only this
+        // batch is alive (see infra/memory.ts; V8 would otherwise let hundreds of MB of dead strings accumulate).
+        if (previousBytes > COLLECT_AFTER_BYTES) collectGarbage();
+        previousBytes = current.bytes;
         signal.throwIfAborted();
         const next = await sizes.take(rowsPerFetch, maxBytes);
         let prefetched: typeof pending | null = null;
@@ -183,6 +189,9 @@ export class ObjectSource {
     }
   }
 }
+
+/** A batch with more object text than this is followed by a full garbage collection. */
+export const COLLECT_AFTER_BYTES = 4 * 1024 * 1024;
 
 /** How many sizes one FETCH of the size cursor reads at least. */
 const SIZES_PER_FETCH = 8192;
