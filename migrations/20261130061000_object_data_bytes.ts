@@ -8,8 +8,12 @@ import type { Knex } from 'knex';
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw('alter table objects add column data_bytes integer generated always as (octet_length(data::text)) stored');
+  // Which owners have any object above 8 KiB (BIG_OBJECT_BYTES in object-source.ts): only their runs read sizes
+  // ahead; everyone else's batches are bounded by count alone (n objects ≤ n × 8 KiB).
+  await knex.raw('create index objects_big on objects (owner_id) where data_bytes > 8192');
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.raw('drop index if exists objects_big');
   await knex.raw('alter table objects drop column data_bytes');
 }

@@ -66,6 +66,33 @@ describe('bounded memory: object size limit and byte-bounded batches (R-ROB-8)',
     }
   });
 
+  it('an owner without objects above 8 KiB is batched by count alone, still within the byte budget', async () => {
+    const bob = await app.login('bob');
+    const items = Array.from({ length: 30 }, (_, i) => ({ _objecttype: 'note', note: { i, text: 'z'.repeat(5000) } }));
+    await app.request.put('/api/v1/db/note').query({ token: bob.token }).send(items).expect(200);
+    const all = (await app.db('objects').where({ owner_id: bob.userId }).orderBy('id').select('id')).map((r) => Number(r.id));
+    await app.db.transaction(
+      async (trx) => {
+        const source = new ObjectSource(trx, { ownerId: bob.userId, search: { objecttypes: [], search: [], sort: [] }, since: null });
+        const seen: number[] = [];
+        for await (const rows of source.batches(1000, new AbortController().signal, false, 80_000)) {
+          // Two batches (one prefetched) of at most 8 KiB objects within 80,000 bytes: 4 objects a batch.
+          expect(rows.length).to.be.at.most(4);
+          expect(rows.reduce((sum, r) => sum + Buffer.byteLength(r.data), 0)).to.be.at.most(40_000);
+          if (seen.length === 0) {
+            // No second cursor is needed for them (while the pass runs, its object cursor is open).
+            const open = (await trx.raw('select name from pg_cursors')).rows.map((r: { name: string }) => r.name);
+            expect(open.some((name: string) => name.startsWith('export_objects_'))).to.equal(true);
+            expect(open.some((name: string) => name.startsWith('export_sizes_'))).to.equal(false);
+          }
+          seen.push(...rows.map((r) => Number(r.id)));
+        }
+        expect(seen).to.deep.equal(all);
+      },
+      { isolationLevel: 'repeatable read', readOnly: true },
+    );
+  });
+
   it('SizeQueue cuts by count and bytes and never returns an empty batch while rows are left', async () => {
     const sizes = [5, 5, 20, 1, 1, 1, 1, 100, 2];
     let at = 0;

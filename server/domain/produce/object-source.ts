@@ -124,12 +124,20 @@ export class ObjectSource {
     const name = `export_objects_${n}`;
     const sizesName = `export_sizes_${n}`;
     await this.trx.raw(`declare ${name} no scroll cursor for ?`, [this.ordered(columns.join(', '))]);
-    await this.trx.raw(`declare ${sizesName} no scroll cursor for ?`, [this.ordered('objects.data_bytes')]);
-    const rowsPerFetch = Math.max(1, Math.floor(size));
-    const sizes = new SizeQueue(async (count) => {
-      const { rows } = (await this.trx.raw(`fetch ${count} from ${sizesName}`)) as { rows: { data_bytes: number }[] };
-      return rows.map((r) => r.data_bytes);
-    }, Math.max(rowsPerFetch, SIZES_PER_FETCH));
+    let rowsPerFetch = Math.max(1, Math.floor(size));
+    let sizes: BatchPlanner;
+    if (Number.isFinite(maxBytes) && (await this.hasBigObjects())) {
+      await this.trx.raw(`declare ${sizesName} no scroll cursor for ?`, [this.ordered('objects.data_bytes')]);
+      sizes = new SizeQueue(async (count) => {
+        const { rows } = (await this.trx.raw(`fetch ${count} from ${sizesName}`)) as { rows: { data_bytes: number }[] };
+        return rows.map((r) => r.data_bytes);
+      }, Math.max(rowsPerFetch, SIZES_PER_FETCH));
+    } else {
+      // No object above BIG_OBJECT_BYTES: the count alone keeps two batches (one prefetched) within maxBytes (the
+      // common case, and the cheap one: no second cursor; 1,000 objects a batch at the defaults, as before).
+      if (Number.isFinite(maxBytes)) rowsPerFetch = Math.max(1, Math.min(rowsPerFetch, Math.floor(maxBytes / (2 * BIG_OBJECT_BYTES))));
+      sizes = countOnly(Number.isFinite(maxBytes) ? BIG_OBJECT_BYTES : 0);
+    }
     // The next FETCH is sent before the current batch is handed out, so PostgreSQL reads and serializes it while
     // the writers work (the two run on different cores), as long as both batches together stay within `maxBytes`;
     // big objects are fetched one batch at a time. A stop or error leaves at most that one FETCH in flight: the
@@ -147,12 +155,14 @@ export class ObjectSource {
       let previousBytes = 0;
       for (;;) {
         const { rows } = await pending;
+        if (rows.length === 0) return;
         // The consumer is done with the previous batch: after a big one, collect its garbage now, while only this
         // batch is alive (see infra/memory.ts; V8 would otherwise let hundreds of MB of dead strings accumulate).
         if (previousBytes > COLLECT_AFTER_BYTES) collectGarbage();
         previousBytes = current.bytes;
         signal.throwIfAborted();
-        const next = await sizes.take(rowsPerFetch, maxBytes);
+        // Fewer rows than asked for: that was the last batch (the count-only planner cannot know it in advance).
+        const next = rows.length < current.count ? { count: 0, bytes: 0 } : await sizes.take(rowsPerFetch, maxBytes);
         let prefetched: typeof pending | null = null;
         if (next.count > 0 && current.bytes + next.bytes <= maxBytes) prefetched = start(next.count);
         if (!shapeOnly) convertTimestamps(rows);
@@ -165,8 +175,17 @@ export class ObjectSource {
     } finally {
       // After an error the transaction is aborted and rolled back anyway; closing is only needed on success.
       await this.trx.raw(`close ${name}`).catch(() => {});
-      await this.trx.raw(`close ${sizesName}`).catch(() => {});
+      if (sizes instanceof SizeQueue) await this.trx.raw(`close ${sizesName}`).catch(() => {});
     }
+  }
+
+  /** Whether the owner has any object above BIG_OBJECT_BYTES (the partial index `objects_big` answers it). */
+  private async hasBigObjects(): Promise<boolean> {
+    const { rows } = (await this.trx.raw(
+      `select exists(select 1 from objects where owner_id = ? and data_bytes > ${BIG_OBJECT_BYTES}) as big`,
+      [this.options.ownerId],
+    )) as { rows: { big: boolean }[] };
+    return rows[0]?.big === true;
   }
 
   /** Tombstones since `since` (objecttypes of the search only), for deleted.json. */
@@ -193,6 +212,18 @@ export class ObjectSource {
 /** A batch with more object text than this is followed by a full garbage collection. */
 export const COLLECT_AFTER_BYTES = 4 * 1024 * 1024;
 
+/** Must equal the predicate of the partial index `objects_big` (migration 20261130061000). */
+export const BIG_OBJECT_BYTES = 8192;
+
+interface BatchPlanner {
+  take(maxRows: number, maxBytes: number): Promise<{ count: number; bytes: number }>;
+}
+
+/** Without big objects: always `maxRows`, at most `rowBytes` each (the end shows as a short FETCH). */
+const countOnly = (rowBytes: number): BatchPlanner => ({
+  take: async (maxRows) => ({ count: maxRows, bytes: maxRows * rowBytes }),
+});
+
 /** How many sizes one FETCH of the size cursor reads at least. */
 const SIZES_PER_FETCH = 8192;
 
@@ -200,7 +231,7 @@ const SIZES_PER_FETCH = 8192;
  * The sizes of the rows ahead, read from the size cursor in large FETCHes. `take` cuts the next batch: up to
  * `maxRows` rows whose sizes sum to at most `maxBytes`, at least one row while any is left.
  */
-export class SizeQueue {
+export class SizeQueue implements BatchPlanner {
   private buffer: number[] = [];
   private head = 0;
   private done = false;
