@@ -159,7 +159,9 @@ export class ObjectSource {
         // The consumer is done with the previous batch: after a big one, collect its garbage now, while only this
         // batch is alive (see infra/memory.ts; V8 would otherwise let hundreds of MB of dead strings accumulate).
         if (previousBytes > COLLECT_AFTER_BYTES) collectGarbage();
-        previousBytes = current.bytes;
+        // Only real sizes count: the count-only planner's figure is an upper bound, and its objects are small
+        // (young-generation garbage that V8 collects cheaply by itself).
+        previousBytes = sizes instanceof SizeQueue ? current.bytes : 0;
         signal.throwIfAborted();
         // Fewer rows than asked for: that was the last batch (the count-only planner cannot know it in advance).
         const next = rows.length < current.count ? { count: 0, bytes: 0 } : await sizes.take(rowsPerFetch, maxBytes);
