@@ -25,6 +25,8 @@ export async function startBenchServer(env: Record<string, string> = {}): Promis
     DATABASE_URL: process.env.DATABASE_URL ?? embedded!.url('export_manager'),
     LOG_LEVEL: 'silent',
     WORKER_CONCURRENCY: '0',
+    // The bench loads data in single huge statements; the servers under test (child processes) keep the default.
+    STATEMENT_TIMEOUT: '24h',
     ...env,
   });
   const database = await openDatabase(config, createLogger('silent'), 20);

@@ -15,6 +15,7 @@ import { createTransportRegistry, type TransportRegistry, type TransportRegistry
 import { createTransportsValidator, createTransportsView } from './domain/transports/stored-transports.js';
 import { loadOrCreateSecretKeySync } from './infra/secrets/secret-box.js';
 import { SessionService } from './domain/sessions/sessions.js';
+import { purgeStaleThrottles } from './domain/sessions/throttle.js';
 import { createApp } from './http/app.js';
 import { dataRouters } from './http/routes/data-routes.js';
 import { fileRouters, pageRoutes } from './http/routes/file-routes.js';
@@ -50,11 +51,12 @@ export interface ScheduleTransportOptions {
 /** The composition root: builds every service from the config and an open database. Used by main and by tests. */
 export function composeServices(config: Config, db: Knex, log: Logger, opts: { storage?: Storage; producers?: Producer[] } & ScheduleTransportOptions = {}): Services {
   const storage = opts.storage ?? new LocalStorage(path.join(config.DATA_DIR, 'storage'));
-  const sessions = new SessionService(db, config.SESSION_TTL);
   // One back-off for every background loop: a lost database is logged once per retry step, not per loop and tick.
   const outage = new DatabaseOutage(log);
-  // Schedules and transports (issue 5). The secret key is loaded once; a production start without SECRET_KEY fails here.
+  // The secret key is loaded once; a production start without SECRET_KEY fails here. It seals transport secrets
+  // (issue 5) and signs unauthenticated session tokens.
   const secretKey = loadOrCreateSecretKeySync(config.DATA_DIR, config.SECRET_KEY, config.production);
+  const sessions = new SessionService(db, config.SESSION_TTL, secretKey);
   const transports = createTransportRegistry({
     allowHosts: config.TRANSPORT_ALLOW_HOSTS,
     directoryRoots: config.TRANSPORT_DIRECTORY_ROOTS,
@@ -135,13 +137,19 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
           outage,
           // Each sweep on its own, so one failing (for one owner's row) does not stop the others.
           onSweep: async () => {
-            const results = await Promise.allSettled([
-              setExpiry(db, config.EXPORT_TTL_DAYS).then(() => expireDownloads(db, storage)),
-              sweepStaleDeliveries(db),
-              purgeMailSends(db),
-            ]);
-            const failed = results.find((r) => r.status === 'rejected');
-            if (failed) throw (failed as PromiseRejectedResult).reason;
+            const steps = {
+              expiry: () => setExpiry(db, config.EXPORT_TTL_DAYS).then(() => expireDownloads(db, storage)),
+              'stale deliveries': () => sweepStaleDeliveries(db),
+              'mail counts': () => purgeMailSends(db),
+              sessions: () => sessions.purgeExpired(),
+              throttles: () => purgeStaleThrottles(db),
+            };
+            const results = await Promise.allSettled(Object.values(steps).map((step) => step()));
+            const names = Object.keys(steps);
+            const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ step: names[i], err: r.reason }] : []));
+            // Every failure is logged; the first is thrown for the sweep's own handling (a lost connection backs off).
+            for (const f of failed.slice(1)) log.error({ err: f.err, step: f.step }, 'sweeping failed');
+            if (failed.length > 0) throw failed[0].err;
           },
         },
         { concurrency: config.WORKER_CONCURRENCY, leaseMs: config.RUN_LEASE, ...overrides },

@@ -49,6 +49,13 @@ export const DEFAULTS = {
   UPLOAD_LIMIT: '1073741824',
   RUN_LEASE: '30s',
   TZ: '',
+  STATEMENT_TIMEOUT: '30s',
+  OBJECT_MAX_BYTES: '16777216',
+  BATCH_MAX_BYTES: '16777216',
+  HTTP_HEADERS_TIMEOUT: '20s',
+  HTTP_REQUEST_TIMEOUT: '1h',
+  HTTP_KEEP_ALIVE_TIMEOUT: '5s',
+  HTTP_IDLE_TIMEOUT: '2m',
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -169,6 +176,13 @@ const schema = z.object({
       (v) => v === '' || IANAZone.isValidZone(v),
       'must be empty (UTC) or an IANA time zone such as Europe/Berlin or UTC',
     ),
+  STATEMENT_TIMEOUT: duration,
+  OBJECT_MAX_BYTES: int(1024, 1 << 30),
+  BATCH_MAX_BYTES: int(1 << 16, 1 << 30),
+  HTTP_HEADERS_TIMEOUT: duration,
+  HTTP_REQUEST_TIMEOUT: duration,
+  HTTP_KEEP_ALIVE_TIMEOUT: duration,
+  HTTP_IDLE_TIMEOUT: duration,
 });
 
 function folderProblem(p: string): string | null {

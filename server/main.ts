@@ -3,6 +3,7 @@ import { seedDemo } from '../seeds/demo.js';
 import { ConfigError, loadConfig } from './config.js';
 import { composeServices } from './compose.js';
 import { openDatabase } from './infra/db/database.js';
+import { createHttpServer } from './http/server.js';
 import { createLogger } from './infra/logger.js';
 
 /** Entry point: config once, database (+ migrations, seeds), then the API and/or the worker depending on ROLE. */
@@ -24,7 +25,8 @@ async function main() {
 
   let server: Server | null = null;
   if (config.ROLE !== 'worker') {
-    server = services.app.listen(config.PORT, config.HOST);
+    server = createHttpServer(services.app, config);
+    server.listen(config.PORT, config.HOST);
     await new Promise<void>((resolve, reject) => {
       server!.once('listening', resolve);
       server!.once('error', reject);

@@ -1,9 +1,15 @@
 import type { Readable } from 'node:stream';
 import type { Context } from 'koa';
+import { stripBidi, wellFormed } from '../domain/file-names.js';
 import type { Representation } from '../domain/files/representation.js';
 
-/** RFC 6266 / 5987: an ASCII fallback plus the exact UTF-8 name (Koa's attachment() omits filename* for ASCII-less names). */
-export const contentDisposition = (type: 'inline' | 'attachment', fileName: string): string => {
+/**
+ * RFC 6266 / 5987: an ASCII fallback plus the exact UTF-8 name (Koa's attachment() omits filename* for ASCII-less
+ * names). Names are made by file-names.ts already; this stays total anyway: bidi controls go, a lone surrogate
+ * becomes U+FFFD (encodeURIComponent throws URIError on one), so no name can turn a download into a 500.
+ */
+export const contentDisposition = (type: 'inline' | 'attachment', rawName: string): string => {
+  const fileName = stripBidi(wellFormed(rawName));
   const fallback = fileName.replace(/[^\x20-\x7e]/g, '_').replace(/["\\%]/g, '_');
   const encoded = encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `${type}; filename="${fallback}"; filename*=UTF-8''${encoded}`;

@@ -4,10 +4,11 @@ import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import supertest from 'supertest';
-import { type Config, loadConfig } from '../../server/config.js';
+import { type Config, DEFAULTS, loadConfig, parseDuration } from '../../server/config.js';
 import { composeServices, type ScheduleTransportOptions, type Services } from '../../server/compose.js';
 import type { Producer } from '../../server/domain/runs/run-context.js';
 import { createUser } from '../../server/domain/users/users-repo.js';
+import { createHttpServer } from '../../server/http/server.js';
 import { createLogger } from '../../server/infra/logger.js';
 import { createTestDatabase } from './cluster.js';
 
@@ -31,7 +32,9 @@ export async function startTestApp(
     logDestination?: NodeJS.WritableStream;
   } = {},
 ): Promise<TestApp> {
-  const database = await createTestDatabase();
+  // The app's pool gets STATEMENT_TIMEOUT as openDatabase gives it in production.
+  const statementTimeoutMs = parseDuration(opts.env?.STATEMENT_TIMEOUT ?? DEFAULTS.STATEMENT_TIMEOUT) ?? undefined;
+  const database = await createTestDatabase({ statementTimeoutMs });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'em-test-data-'));
   const config: Config = loadConfig({
     DATA_DIR: dataDir,
@@ -42,7 +45,8 @@ export async function startTestApp(
   });
   const log = createLogger(config.LOG_LEVEL, opts.logDestination);
   const services = composeServices(config, database.db, log, { producers: opts.producers, ...opts.compose });
-  const server = services.app.listen(0, '127.0.0.1');
+  const server = createHttpServer(services.app, config);
+  server.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   const request = supertest(server);
   return {

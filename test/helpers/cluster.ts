@@ -82,14 +82,16 @@ export const getCluster = () => {
   return cluster;
 };
 
-/** A fresh, migrated database for one test file. */
-export async function createTestDatabase(): Promise<{ db: Knex; url: string; drop(): Promise<void> }> {
+/** A fresh, migrated database for one test file; `statementTimeoutMs` as openDatabase gives STATEMENT_TIMEOUT. */
+export async function createTestDatabase(
+  opts: { statementTimeoutMs?: number } = {},
+): Promise<{ db: Knex; url: string; drop(): Promise<void> }> {
   const c = await getCluster();
   const name = `${RUN}_${nanoid(6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
   await admin(c.adminUrl, (client) => client.query(`create database "${name}" template "${c.template}"`));
   c.created.add(name);
   const url = c.urlFor(name);
-  const db = createKnex(url, 10);
+  const db = createKnex(url, 10, { statementTimeoutMs: opts.statementTimeoutMs });
   return {
     db,
     url,

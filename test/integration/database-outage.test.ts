@@ -78,7 +78,7 @@ describe('a lost database connection is logged once per back-off step', function
     const name = new URL(database.url).pathname.slice(1);
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'em-outage-'));
     const { lines, log } = capture();
-    const db = createKnex(database.url, 10, log);
+    const db = createKnex(database.url, 10, { log });
     const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: database.url, WORKER_CONCURRENCY: '2' });
     const services = composeServices(config, db, log);
     // Ticks faster than the defaults (claims every 100 ms, schedules every 200 ms): more chances to flood the log.

@@ -4,19 +4,18 @@ import type { Knex } from 'knex';
 import { nanoid } from 'nanoid';
 import type { Storage } from '../../infra/storage/storage.js';
 import { apiError, isAppError, notFound, payloadTooLarge } from '../errors.js';
+import { MAX_COMPONENT_BYTES, stripBidi, truncateUtf8, wellFormed } from '../file-names.js';
 import { type AssetRow, findAsset, insertAsset } from './asset-repo.js';
 import { assetClassOf, SNIFF_BYTES, sniffMimeType } from './sniff.js';
 
 /**
  * The name a client gave, kept for `original_filename` and export file names (which are made safe again there):
- * only the last path component (browsers send `C:\fakepath\x.jpg`), no control characters, at most 255 characters.
+ * only the last path component (browsers send `C:\fakepath\x.jpg`), no control or bidi characters, at most 255
+ * bytes, cut by characters (a cut surrogate pair would be stored as an invalid string).
  */
 export function cleanFilename(raw: string | undefined | null): string {
   const last = String(raw ?? '').split(/[\\/]/).pop() ?? '';
-  const cleaned = last
-    .replace(/[\x00-\x1F\x7F]/g, '')
-    .trim()
-    .slice(0, 255);
+  const cleaned = truncateUtf8(stripBidi(wellFormed(last)).replace(/[\x00-\x1F\x7F]/g, '').trim(), MAX_COMPONENT_BYTES);
   return cleaned || 'file';
 }
 

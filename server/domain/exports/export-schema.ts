@@ -20,6 +20,7 @@ const csvOptions = z.strictObject({
   escape: text().length(1, 'must be one character').optional(),
   use_bom: flag.optional(),
   empty_columns: flag.optional(),
+  escape_formulas: flag.optional(),
 });
 const fieldPath = text().min(1).max(500);
 

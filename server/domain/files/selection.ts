@@ -1,4 +1,5 @@
 import path from 'node:path/posix';
+import { fileNameFromText } from '../file-names.js';
 import { fileNotFound } from './browser-errors.js';
 
 /** What selection needs of a published file (`_files` row). */
@@ -26,14 +27,11 @@ export const selectTree = <F extends SelectableFile>(files: readonly F[], rel: s
   return out;
 };
 
-/** A name usable in Content-Disposition and on a disk: no separators, control or reserved characters. */
-export const safeFileName = (name: string): string =>
-  name
-    .normalize('NFC')
-    .replace(/[\u0000-\u001f\u007f-\u009f/\\:*?"<>|]+/g, '_')
-    .trim()
-    .replace(/^\.+/, '')
-    .slice(0, 200);
+/**
+ * A name usable in Content-Disposition and on a disk (file-names.ts): no separators, control, reserved or bidi
+ * characters, cut by characters so that `extension` still fits.
+ */
+export const safeFileName = (name: string, extension = ''): string => fileNameFromText(name, extension);
 
 /**
  * R-FILE-1: `filename` replaces the base name and the extension of the served file is kept automatically
@@ -41,9 +39,9 @@ export const safeFileName = (name: string): string =>
  */
 export const fileDownloadName = (filePath: string, requested: string | undefined): string => {
   const leaf = path.basename(filePath);
-  const wanted = requested === undefined ? '' : safeFileName(requested);
-  if (!wanted) return leaf;
   const ext = path.extname(leaf);
+  const wanted = requested === undefined ? '' : safeFileName(requested, ext);
+  if (!wanted) return leaf;
   return ext && !wanted.toLowerCase().endsWith(ext.toLowerCase()) ? `${wanted}${ext}` : wanted;
 };
 
@@ -52,7 +50,7 @@ export const fileDownloadName = (filePath: string, requested: string | undefined
  * `filename` overrides it and `.zip` is added when missing.
  */
 export const zipDownloadName = (exportName: string, exportId: number, rel: string, requested: string | undefined): string => {
-  const wanted = requested === undefined ? '' : safeFileName(requested);
-  const base = wanted || `${safeFileName(exportName) || `export-${exportId}`}${rel ? `-${safeFileName(path.basename(rel))}` : ''}`;
+  const wanted = requested === undefined ? '' : safeFileName(requested, '.zip');
+  const base = wanted || safeFileName(`${safeFileName(exportName) || `export-${exportId}`}${rel ? `-${path.basename(rel)}` : ''}`, '.zip');
   return base.toLowerCase().endsWith('.zip') ? base : `${base}.zip`;
 };

@@ -63,6 +63,18 @@ function checkFieldValue(value: unknown, basePath: string): void {
   }
 }
 
+/**
+ * OBJECT_MAX_BYTES: one object's fields as compact JSON text. A run holds whole objects in memory (one batch, and
+ * a bigger object alone), so this is what bounds a run's memory per object; 400 naming the object beyond it.
+ */
+function checkObjectSize(data: Record<string, unknown>, path: string, maxBytes: number): void {
+  if (!Number.isFinite(maxBytes)) return;
+  const size = Buffer.byteLength(JSON.stringify(data), 'utf8');
+  if (size > maxBytes) {
+    throw invalidValue(path, `An object may hold at most ${maxBytes} bytes of JSON; this one has ${size}`, { limit: maxBytes, size });
+  }
+}
+
 const positiveInt = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 
 /**
@@ -70,7 +82,7 @@ const positiveInt = (v: unknown) => typeof v === 'number' && Number.isSafeIntege
  * route's object type. `_id` (update) and `_version` are taken out of the fields; `_objecttype`, `_created_at` and
  * `_changed_at` inside are read-only and ignored, so a stored object never has a field named like a system attribute.
  */
-export function parseObjectsBody(body: unknown, objecttype: string): ObjectInput[] {
+export function parseObjectsBody(body: unknown, objecttype: string, maxObjectBytes = Number.POSITIVE_INFINITY): ObjectInput[] {
   if (!Array.isArray(body)) throw apiError('type_mismatch', 'The body must be a JSON array of objects', { path: '' });
   if (body.length > MAX_OBJECTS_PER_REQUEST) {
     throw invalidValue('', `At most ${MAX_OBJECTS_PER_REQUEST} objects per request`);
@@ -113,6 +125,7 @@ export function parseObjectsBody(body: unknown, objecttype: string): ObjectInput
       data[key] = value;
     }
     checkFieldValue(data, fieldsPath);
+    checkObjectSize(data, fieldsPath, maxObjectBytes);
     return { index, id, version, data };
   });
 }

@@ -1,25 +1,9 @@
+import { MAX_COMPONENT_BYTES, MAX_NAME_BYTES, stripBidi, truncateUtf8, utf8Bytes } from '../file-names.js';
 import { getPath, isPlainObject } from './values.js';
 
-/** Bytes per path component: the limit of ext4, XFS, APFS and NTFS (255 UTF-16 units there, stricter in bytes). */
-export const MAX_COMPONENT_BYTES = 255;
+export { MAX_COMPONENT_BYTES, MAX_NAME_BYTES, truncateUtf8 };
 /** Longer "extensions" are treated as part of the name, so truncation never eats the whole name. */
 const MAX_EXTENSION_BYTES = 32;
-
-const utf8Bytes = (s: string) => Buffer.byteLength(s, 'utf8');
-
-/** Cuts to at most `maxBytes` of UTF-8 at a code point boundary (never half a surrogate pair). */
-export function truncateUtf8(s: string, maxBytes: number): string {
-  if (utf8Bytes(s) <= maxBytes) return s;
-  let bytes = 0;
-  let end = 0;
-  for (const ch of s) {
-    const size = utf8Bytes(ch);
-    if (bytes + size > maxBytes) break;
-    bytes += size;
-    end += ch.length;
-  }
-  return s.slice(0, end);
-}
 
 /** `photo.final.JPG` → stem `photo.final`, ext `.JPG`; a leading dot or an overlong tail is no extension. */
 export function splitExtension(name: string): { stem: string; ext: string } {
@@ -34,15 +18,14 @@ const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)/i
 
 /**
  * Makes one path component safe on every platform an export is unpacked on (R-OUT-1):
- * NFC; control characters (C0, DEL, C1), lone surrogates, `/ \ < > : " | ? *` → `_`; bidi overrides removed (they
- * disguise extensions); runs of dots collapsed so no `..` remains; leading dots → `_` (no hidden files, no `.`/`..`);
- * trailing dots and spaces trimmed (Windows drops them); Windows device names (`CON`, `nul.txt`) prefixed with `_`;
- * at most 255 UTF-8 bytes, keeping the extension; `fallback` when nothing is left.
+ * NFC; control characters (C0, DEL, C1), lone surrogates, `/ \ < > : " | ? *` → `_`; bidi controls removed (they
+ * disguise extensions, see file-names.ts); runs of dots collapsed so no `..` remains; leading dots → `_` (no hidden
+ * files, no `.`/`..`); trailing dots and spaces trimmed (Windows drops them); Windows device names (`CON`,
+ * `nul.txt`) prefixed with `_`; at most MAX_NAME_BYTES (255 less room for later suffixes such as a transport's
+ * `.name.part`), cut by characters and keeping the extension; `fallback` when nothing is left.
  */
 export function safeNameComponent(raw: string, fallback = 'unnamed'): string {
-  let name = String(raw)
-    .normalize('NFC')
-    .replace(/[\u202A-\u202E\u2066-\u2069\u200E\u200F]/g, '')
+  let name = stripBidi(String(raw).normalize('NFC'))
     .replace(/[\x00-\x1F\x7F-\x9F/\\<>:"|?*]|[\uD800-\uDFFF]/gu, '_')
     .replace(/\.{2,}/g, '.')
     .trim()
@@ -56,7 +39,7 @@ export function safeNameComponent(raw: string, fallback = 'unnamed'): string {
 /** `stem + suffix + ext` within the byte limit; the stem is what gets shortened. */
 function fitComponent(name: string, suffix: string): string {
   const { stem, ext } = splitExtension(name);
-  const room = MAX_COMPONENT_BYTES - utf8Bytes(ext) - utf8Bytes(suffix);
+  const room = MAX_NAME_BYTES - utf8Bytes(ext) - utf8Bytes(suffix);
   let cut = truncateUtf8(stem, room);
   if (cut !== stem) cut = cut.replace(/[. ]+$/, '') || '_';
   return cut + suffix + ext;

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { invalidValue } from '../errors.js';
+import { mapInSlices } from './big-strings.js';
 import { type CsvColumn, flattenValue } from './flatten.js';
 import { ChunkedSink } from './sink.js';
 import type { CsvOptions, ObjectWriter, ShapedObject } from './types.js';
@@ -10,6 +11,7 @@ export interface ResolvedCsvOptions {
   readonly escape: string;
   readonly useBom: boolean;
   readonly emptyColumns: boolean;
+  readonly escapeFormulas: boolean;
 }
 
 const FORBIDDEN = new Set(['\r', '\n']);
@@ -32,8 +34,23 @@ export function resolveCsvOptions(options: CsvOptions | boolean | null | undefin
   if (delimiter === quote || delimiter === escapeChar) {
     throw invalidValue('export.csv.delimiter', 'csv delimiter must differ from quote and escape');
   }
-  return { delimiter, quote, escape: escapeChar, useBom: o.use_bom === true, emptyColumns: o.empty_columns !== false };
+  return {
+    delimiter,
+    quote,
+    escape: escapeChar,
+    useBom: o.use_bom === true,
+    emptyColumns: o.empty_columns !== false,
+    escapeFormulas: o.escape_formulas === true,
+  };
 }
+
+/** OWASP "CSV injection": a cell starting with one of these is run as a formula by spreadsheet programs. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+// A plain number is never a formula ("-5", "+1.5e3"); leaving numbers alone keeps negative values numeric.
+const PLAIN_NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+
+/** `escape_formulas`: such a cell gets a leading `'`, which spreadsheets show as text and do not evaluate. */
+export const defuseFormula = (text: string): string => (FORMULA_START.test(text) && !PLAIN_NUMBER.test(text) ? `'${text}` : text);
 
 const regexChar = (c: string) => c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
 
@@ -42,15 +59,22 @@ const regexChar = (c: string) => c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
  * escape character, CR or LF, or starts/ends with whitespace (spreadsheets and many parsers trim unquoted cells).
  * Inside quotes the quote character is preceded by the escape character (doubled by default); with a distinct
  * escape character the escape character itself is escaped too, as csv-parse and Python's csv expect.
+ * With `escape_formulas` (off by default, it changes the data) cells are defused first (see defuseFormula).
  */
 export function csvCellEncoder(options: ResolvedCsvOptions): (text: string) => string {
   const { delimiter, quote, escape: escapeChar } = options;
   const special = [...new Set([delimiter, quote, escapeChar])].map(regexChar).join('');
-  const needsQuotes = new RegExp(`[${special}\\r\\n]|^\\s|\\s$`);
-  const toEscape = new RegExp(`[${[...new Set([quote, escapeChar])].map(regexChar).join('')}]`, 'g');
-  return (text) => {
+  // `u` only for a quote, escape or delimiter outside the BMP (one character, two UTF-16 units: without `u` a class
+  // would match either half); the common case keeps the plain, faster regexes of the hot path.
+  const u = [delimiter, quote, escapeChar].some((c) => c.length > 1) ? 'u' : '';
+  const needsQuotes = new RegExp(`[${special}\\r\\n]|^\\s|\\s$`, u);
+  const toEscape = new RegExp(`[${[...new Set([quote, escapeChar])].map(regexChar).join('')}]`, `g${u}`);
+  const defuse = options.escapeFormulas;
+  const escapeQuotes = (part: string) => part.replace(toEscape, (c) => escapeChar + c);
+  return (raw) => {
+    const text = defuse ? defuseFormula(raw) : raw;
     if (text === '' || !needsQuotes.test(text)) return text;
-    return quote + text.replace(toEscape, (c) => escapeChar + c) + quote;
+    return quote + mapInSlices(text, escapeQuotes) + quote;
   };
 }
 

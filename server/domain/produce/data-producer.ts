@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Knex } from 'knex';
+import { collectGarbage } from '../../infra/memory.js';
 import { isAppError } from '../errors.js';
 import type { Producer, RunContext } from '../runs/run-context.js';
 import { parseSearchDefinition, type SearchDefinition } from '../search/index.js';
@@ -10,13 +11,20 @@ import { CsvWriter } from './csv-writer.js';
 import { ObjectShaper } from './field-select.js';
 import { FastColumnCollector } from './fast-columns.js';
 import { JsonArrayWriter, JsonPerObjectWriter, objectJson } from './json-writer.js';
-import { ObjectSource, type RawObjectRow, toExportedObject } from './object-source.js';
+import { COLLECT_AFTER_BYTES, ObjectSource, type RawObjectRow, toExportedObject } from './object-source.js';
 import { RunOutputs } from './run-outputs.js';
 import { ChunkedSink } from './sink.js';
 import type { CsvOptions, ExportedObject, ObjectWriter, ShapedObject } from './types.js';
 import { XmlFileWriter, XmlPerObjectWriter } from './xml-writer.js';
 
 export const DEFAULT_BATCH_SIZE = 1000;
+
+function batchChars(rows: readonly RawObjectRow[]): number {
+  let chars = 0;
+  for (const row of rows) chars += row.data.length;
+  return chars;
+}
+
 /** `export.batch_size` may say up to 100,000; one batch is held in memory, so the cursor never fetches more than this. */
 export const MAX_BATCH_SIZE = 10_000;
 /**
@@ -58,6 +66,9 @@ export class DataProducer implements Producer {
     const since = incremental ? await lastSuccessfulStart(ctx.db, exp.id, ctx.run.id) : null;
     await ctx.db.transaction(async (trx) => {
       await trx.raw(`set local timezone = 'UTC'`);
+      // A run reads for as long as the export is big: STATEMENT_TIMEOUT guards API requests, not this cursor
+      // (the first FETCH of a sorted search sorts everything). Stop requests still end it through the run's signal.
+      await trx.raw('set local statement_timeout = 0');
       await new RunProduction(ctx, trx, search, since, incremental).produce();
     }, {
       isolationLevel: 'repeatable read',
@@ -93,6 +104,8 @@ class RunProduction {
   private readonly source: ObjectSource;
   private readonly outputs: RunOutputs;
   private readonly batchSize: number;
+  /** BATCH_MAX_BYTES: a batch's objects as text, at most (one bigger object comes alone). */
+  private readonly batchBytes: number;
   private readonly shaper: ObjectShaper;
   private readonly copier: AssetCopier | null;
   private readonly fastJson: boolean;
@@ -111,6 +124,7 @@ class RunProduction {
     this.source = new ObjectSource(trx, { ownerId: ctx.export.owner_id, search, since });
     this.outputs = new RunOutputs(ctx.staging);
     this.batchSize = Math.min(Math.max(this.def.batch_size ?? DEFAULT_BATCH_SIZE, 1), MAX_BATCH_SIZE);
+    this.batchBytes = ctx.config.BATCH_MAX_BYTES;
     try {
       this.shaper = new ObjectShaper({ fields: this.def.fields, eas_fields: this.def.eas_fields });
     } catch (e) {
@@ -197,7 +211,7 @@ class RunProduction {
   private async csvWriter(options: boolean | CsvOptions): Promise<CsvWriter> {
     this.passes += 1;
     const collector = new FastColumnCollector(this.shaper);
-    for await (const batch of this.source.batches(this.batchSize, this.ctx.signal, true)) {
+    for await (const batch of this.source.batches(this.batchSize, this.ctx.signal, true, this.batchBytes)) {
       collector.addRows(batch);
       this.progress(batch.length);
     }
@@ -227,14 +241,21 @@ class RunProduction {
     const copier = csvOnly ? null : this.copier;
     const needsObjects = writers.length > 0 || copier !== null;
     let lines = 0;
-    for await (const rows of this.source.batches(this.batchSize, this.ctx.signal)) {
+    for await (const rows of this.source.batches(this.batchSize, this.ctx.signal, false, this.batchBytes)) {
       let objects: ExportedObject[] | null = null;
+      let big = false;
       let shaped: ShapedObject[] | null = null;
       if (needsObjects) {
+        big = batchChars(rows) > COLLECT_AFTER_BYTES;
         objects = rows.map(toExportedObject);
         const lookup = copier ? await copier.prepare(objects) : undefined;
         shaped = objects.map((o) => this.shaper.shape(o, lookup));
-        for (const writer of writers) await writer.write(shaped);
+        for (const writer of writers) {
+          await writer.write(shaped);
+          // Each format makes its own copies of a huge value (escaped, encoded); collected after each, the peak is
+          // the largest format's, not the sum of all three.
+          if (big) collectGarbage();
+        }
       }
       if (jsonSink) {
         for (let i = 0; i < rows.length; i++) {

@@ -49,6 +49,7 @@ export {
   type AssetName,
   type AssetNamerOptions,
   MAX_COMPONENT_BYTES,
+  MAX_NAME_BYTES,
   perObjectPath,
   renderTemplate,
   safeNameComponent,

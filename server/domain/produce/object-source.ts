@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { collectGarbage } from '../../infra/memory.js';
 import { applySearchFilter, applySearchOrder, type SearchDefinition } from '../search/index.js';
 import type { ExportedObject } from './types.js';
 
@@ -96,50 +97,97 @@ export class ObjectSource {
     return n;
   }
 
-  /**
-   * One pass over the objects in the search's sort order (id as tiebreak), `size` rows per batch. With
-   * `shapeOnly` the rows carry only `objecttype` and `data` (the CSV column pass).
-   */
-  async *batches(size: number, signal: AbortSignal, shapeOnly = false): AsyncGenerator<RawObjectRow[]> {
-    const columns = shapeOnly ? SHAPE_COLUMNS : ROW_COLUMNS;
-    const qb = this.filtered(this.trx('objects').select(this.trx.raw(columns.join(', '))));
+  /** The search's rows in the search's order (id as tiebreak), with its own limit/offset, selecting `columns`. */
+  private ordered(columns: string): Knex.QueryBuilder {
+    const qb = this.filtered(this.trx('objects').select(this.trx.raw(columns)));
     applySearchOrder(qb, this.options.search);
     const { limit, offset } = this.options.search;
     if (limit !== undefined) qb.limit(limit);
     if (offset) qb.offset(offset);
-    // The name is ours (a counter), never input; the query goes in as a bound sub-query.
-    const name = `export_objects_${++this.cursors}`;
-    await this.trx.raw(`declare ${name} no scroll cursor for ?`, [qb]);
+    return qb;
+  }
+
+  /**
+   * One pass over the objects in the search's sort order (id as tiebreak), at most `size` rows and `maxBytes` of
+   * `data` per batch (a single bigger object comes alone; OBJECT_MAX_BYTES bounds it). With `shapeOnly` the rows
+   * carry only `objecttype` and `data` (the CSV column pass).
+   *
+   * Counting rows alone let 20 objects of 30 MB each into one batch (+700 MB). A row's size is only known once it is
+   * fetched, too late, so a second cursor over the same ordered query (same snapshot, same order) reads the sizes
+   * ahead (`data_bytes`, 4 bytes a row, a few thousand per FETCH), and each FETCH of objects asks for exactly as many
+   * rows as fit. For small objects the count decides and the batches stay as they were.
+   */
+  async *batches(size: number, signal: AbortSignal, shapeOnly = false, maxBytes = Number.POSITIVE_INFINITY): AsyncGenerator<RawObjectRow[]> {
+    const columns = shapeOnly ? SHAPE_COLUMNS : ROW_COLUMNS;
+    // The names are ours (a counter), never input; the queries go in as bound sub-queries.
+    const n = ++this.cursors;
+    const name = `export_objects_${n}`;
+    const sizesName = `export_sizes_${n}`;
+    await this.trx.raw(`declare ${name} no scroll cursor for ?`, [this.ordered(columns.join(', '))]);
+    let rowsPerFetch = Math.max(1, Math.floor(size));
+    let sizes: BatchPlanner;
+    if (Number.isFinite(maxBytes) && (await this.hasBigObjects())) {
+      await this.trx.raw(`declare ${sizesName} no scroll cursor for ?`, [this.ordered('objects.data_bytes')]);
+      sizes = new SizeQueue(async (count) => {
+        const { rows } = (await this.trx.raw(`fetch ${count} from ${sizesName}`)) as { rows: { data_bytes: number }[] };
+        return rows.map((r) => r.data_bytes);
+      }, Math.max(rowsPerFetch, SIZES_PER_FETCH));
+    } else {
+      // No object above BIG_OBJECT_BYTES: the count alone keeps two batches (one prefetched) within maxBytes (the
+      // common case, and the cheap one: no second cursor; 1,000 objects a batch at the defaults, as before).
+      if (Number.isFinite(maxBytes)) rowsPerFetch = Math.max(1, Math.min(rowsPerFetch, Math.floor(maxBytes / (2 * BIG_OBJECT_BYTES))));
+      sizes = countOnly(Number.isFinite(maxBytes) ? BIG_OBJECT_BYTES : 0);
+    }
     // The next FETCH is sent before the current batch is handed out, so PostgreSQL reads and serializes it while
-    // the writers work (the two run on different cores). A stop or error leaves at most that one FETCH in flight:
-    // the connection still runs its statements in order, so the CLOSE below (or the rollback) simply follows it.
-    const rowsPerFetch = Math.max(1, Math.floor(size));
-    const fetch = (): Promise<{ rows: RawObjectRow[] }> => {
-      const p = Promise.resolve(
-        this.trx.raw(`fetch ${rowsPerFetch} from ${name}`) as Promise<{ rows: RawObjectRow[] }>,
-      );
+    // the writers work (the two run on different cores), as long as both batches together stay within `maxBytes`;
+    // big objects are fetched one batch at a time. A stop or error leaves at most that one FETCH in flight: the
+    // connection still runs its statements in order, so the CLOSE below (or the rollback) simply follows it.
+    const start = (count: number) => {
+      const p = Promise.resolve(this.trx.raw(`fetch ${count} from ${name}`) as Promise<{ rows: RawObjectRow[] }>);
       p.catch(() => {}); // awaited below, or abandoned on stop; never an unhandled rejection
       return p;
     };
     try {
       signal.throwIfAborted();
-      let next = fetch();
+      let current = await sizes.take(rowsPerFetch, maxBytes);
+      if (current.count === 0) return;
+      let pending = start(current.count);
+      let previousBytes = 0;
       for (;;) {
-        const { rows } = await next;
+        const { rows } = await pending;
         if (rows.length === 0) return;
-        const more = rows.length >= rowsPerFetch;
-        if (more) {
-          signal.throwIfAborted();
-          next = fetch();
-        }
+        // The consumer is done with the previous batch: after a big one, collect its garbage now, while only this
+        // batch is alive (see infra/memory.ts; V8 would otherwise let hundreds of MB of dead strings accumulate).
+        if (previousBytes > COLLECT_AFTER_BYTES) collectGarbage();
+        // Only real sizes count: the count-only planner's figure is an upper bound, and its objects are small
+        // (young-generation garbage that V8 collects cheaply by itself).
+        previousBytes = sizes instanceof SizeQueue ? current.bytes : 0;
+        signal.throwIfAborted();
+        // Fewer rows than asked for: that was the last batch (the count-only planner cannot know it in advance).
+        const next = rows.length < current.count ? { count: 0, bytes: 0 } : await sizes.take(rowsPerFetch, maxBytes);
+        let prefetched: typeof pending | null = null;
+        if (next.count > 0 && current.bytes + next.bytes <= maxBytes) prefetched = start(next.count);
         if (!shapeOnly) convertTimestamps(rows);
         yield rows;
-        if (!more) return;
+        if (next.count === 0) return;
+        signal.throwIfAborted();
+        pending = prefetched ?? start(next.count);
+        current = next;
       }
     } finally {
       // After an error the transaction is aborted and rolled back anyway; closing is only needed on success.
       await this.trx.raw(`close ${name}`).catch(() => {});
+      if (sizes instanceof SizeQueue) await this.trx.raw(`close ${sizesName}`).catch(() => {});
     }
+  }
+
+  /** Whether the owner has any object above BIG_OBJECT_BYTES (the partial index `objects_big` answers it). */
+  private async hasBigObjects(): Promise<boolean> {
+    const { rows } = (await this.trx.raw(
+      `select exists(select 1 from objects where owner_id = ? and data_bytes > ${BIG_OBJECT_BYTES}) as big`,
+      [this.options.ownerId],
+    )) as { rows: { big: boolean }[] };
+    return rows[0]?.big === true;
   }
 
   /** Tombstones since `since` (objecttypes of the search only), for deleted.json. */
@@ -160,5 +208,57 @@ export class ObjectSource {
       after = Number(rows[rows.length - 1].id);
       if (rows.length < size) return;
     }
+  }
+}
+
+/** A batch with more object text than this is followed by a full garbage collection. */
+export const COLLECT_AFTER_BYTES = 4 * 1024 * 1024;
+
+/** Must equal the predicate of the partial index `objects_big` (migration 20261130061000). */
+export const BIG_OBJECT_BYTES = 8192;
+
+interface BatchPlanner {
+  take(maxRows: number, maxBytes: number): Promise<{ count: number; bytes: number }>;
+}
+
+/** Without big objects: always `maxRows`, at most `rowBytes` each (the end shows as a short FETCH). */
+const countOnly = (rowBytes: number): BatchPlanner => ({
+  take: async (maxRows) => ({ count: maxRows, bytes: maxRows * rowBytes }),
+});
+
+/** How many sizes one FETCH of the size cursor reads at least. */
+const SIZES_PER_FETCH = 8192;
+
+/**
+ * The sizes of the rows ahead, read from the size cursor in large FETCHes. `take` cuts the next batch: up to
+ * `maxRows` rows whose sizes sum to at most `maxBytes`, at least one row while any is left.
+ */
+export class SizeQueue implements BatchPlanner {
+  private buffer: number[] = [];
+  private head = 0;
+  private done = false;
+
+  constructor(
+    private readonly read: (count: number) => Promise<number[]>,
+    private readonly chunk: number,
+  ) {}
+
+  async take(maxRows: number, maxBytes: number): Promise<{ count: number; bytes: number }> {
+    if (this.buffer.length - this.head < maxRows && !this.done) {
+      const more = await this.read(this.chunk);
+      if (more.length < this.chunk) this.done = true;
+      this.buffer = this.buffer.slice(this.head).concat(more);
+      this.head = 0;
+    }
+    let count = 0;
+    let bytes = 0;
+    while (count < maxRows && this.head < this.buffer.length) {
+      const next = this.buffer[this.head]!;
+      if (count > 0 && bytes + next > maxBytes) break;
+      bytes += next;
+      count++;
+      this.head++;
+    }
+    return { count, bytes };
   }
 }

@@ -6,6 +6,12 @@ import { finished } from 'node:stream/promises';
  * (the dominant cost at a million rows); one per batch would make memory depend on the batch size.
  */
 export const CHUNK_CHARS = 64 * 1024;
+/**
+ * A buffer longer than this (one huge value: objects may hold up to OBJECT_MAX_BYTES) is written in slices of it,
+ * waiting for drain in between: written whole, the stream would hold its full UTF-8 copy until the disk took it
+ * (a 10 MB XML-escaped text was 30 MB of string plus 30 MB of Buffer).
+ */
+export const SLICE_CHARS = 1024 * 1024;
 
 export class ChunkedSink {
   private buffer = '';
@@ -29,8 +35,15 @@ export class ChunkedSink {
     if (this.buffer.length === 0) return;
     const chunk = this.buffer;
     this.buffer = '';
-    assertWritable(this.out);
-    if (!this.out.write(chunk, 'utf8')) await waitForDrain(this.out);
+    for (let start = 0; start < chunk.length; ) {
+      let end = Math.min(chunk.length, start + SLICE_CHARS);
+      // Never between the two halves of a surrogate pair: each slice is encoded to UTF-8 on its own.
+      if (end < chunk.length && isHighSurrogate(chunk.charCodeAt(end - 1))) end--;
+      assertWritable(this.out);
+      const slice = start === 0 && end === chunk.length ? chunk : chunk.slice(start, end);
+      if (!this.out.write(slice, 'utf8')) await waitForDrain(this.out);
+      start = end;
+    }
   }
 
   /** Flushes, ends the stream and resolves once it has finished (or rejects with its error). */
@@ -41,6 +54,8 @@ export class ChunkedSink {
     await finished(this.out, { readable: false });
   }
 }
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
 
 function assertWritable(out: Writable): void {
   if (out.errored) throw out.errored;

@@ -20,6 +20,8 @@ export interface CsvOptions {
   use_bom?: boolean;
   /** Keep columns that are empty in every row. Default true. */
   empty_columns?: boolean;
+  /** OWASP CSV injection: prefix cells starting with = + - @ TAB CR (numbers excepted) with `'`. Default false. */
+  escape_formulas?: boolean;
 }
 
 export type FieldSelection = Record<string, { display_name?: string | null } | null | undefined>;

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { mapInSlices } from './big-strings.js';
 import { PerObjectWriter, type PerObjectOptions } from './per-object-writer.js';
 import { ChunkedSink } from './sink.js';
 import type { ObjectWriter, OpenFile, ShapedObject } from './types.js';
@@ -41,12 +42,13 @@ const ENTITY: Record<string, string> = {
 
 export const removeInvalidXmlChars = (s: string): string => s.replace(INVALID_XML, '');
 
-export function xmlText(s: string): string {
-  return removeInvalidXmlChars(s).replace(TEXT_SPECIAL, (c) => ENTITY[c]);
-}
+// Per character, so a huge value can be escaped in slices (see big-strings.ts).
+const escapeText = (part: string) => removeInvalidXmlChars(part).replace(TEXT_SPECIAL, (c) => ENTITY[c]);
+const escapeAttribute = (part: string) => removeInvalidXmlChars(part).replace(ATTRIBUTE_SPECIAL, (c) => ENTITY[c]);
 
-export const xmlAttribute = (s: string): string =>
-  removeInvalidXmlChars(s).replace(ATTRIBUTE_SPECIAL, (c) => ENTITY[c]);
+export const xmlText = (s: string): string => mapInSlices(s, escapeText);
+
+export const xmlAttribute = (s: string): string => mapInSlices(s, escapeAttribute);
 
 // XML 1.0 5th edition name characters without ':' and without the astral planes, which many parsers still reject.
 const NAME_START =

@@ -22,6 +22,51 @@ export async function assertNotThrottled(db: Knex, keys: string[]): Promise<void
   if (wait && wait > 0) throw tooManyAttempts(wait);
 }
 
+/**
+ * Counts one attempt on every key BEFORE the secret is checked, and refuses it (429) when a key is blocked.
+ * Check-then-record let a burst of parallel requests all pass the check before the first failure was written; here
+ * each key's count moves in one upsert, which PostgreSQL serialises on the row, so of 40 parallel attempts only the
+ * first FREE+1 reach the password check (the last of them sets the block, exactly as sequential attempts do).
+ * A refused attempt leaves the key's row as it was. The caller undoes the count on success (see `attemptSucceeded`).
+ */
+export async function takeAttempt(db: Knex, keys: string[]): Promise<void> {
+  let wait = 0;
+  for (const key of keys) {
+    const free = freeFor(key);
+    // `updated_at` moves to now() only when the attempt is let through, so `updated_at < now()` after the statement
+    // says it was refused (now() is the statement's transaction start, equal for every expression here).
+    const { rows } = (await db.raw(
+      `insert into throttle as t (key, failures, blocked_until, updated_at) values (?, 1, null, now())
+       on conflict (key) do update set
+         failures = case
+           when t.blocked_until > now() then t.failures
+           when t.updated_at < now() - interval '${FORGET_AFTER}' then 1
+           else t.failures + 1 end,
+         blocked_until = case
+           when t.blocked_until > now() then t.blocked_until
+           when t.updated_at < now() - interval '${FORGET_AFTER}' then null
+           when t.failures + 1 > ? then now() + make_interval(secs => least(?, power(2, t.failures + 1 - ?)))
+           else null end,
+         updated_at = case when t.blocked_until > now() then t.updated_at else now() end
+       returning t.updated_at < now() as refused, ceil(extract(epoch from t.blocked_until - now()))::int as wait`,
+      [key, free, MAX_BLOCK_SECONDS, free],
+    )) as { rows: { refused: boolean; wait: number | null }[] };
+    if (rows[0]?.refused) wait = Math.max(wait, rows[0].wait ?? 1);
+  }
+  if (wait > 0) throw tooManyAttempts(wait);
+}
+
+/**
+ * A successful attempt: the login's failures are forgotten; the address only gets its attempt back, so failures
+ * spread over many logins from one address still add up.
+ */
+export async function attemptSucceeded(db: Knex, clear: string[], giveBack: string[]): Promise<void> {
+  if (clear.length > 0) await db('throttle').whereIn('key', clear).delete();
+  if (giveBack.length > 0) {
+    await db('throttle').whereIn('key', giveBack).update({ failures: db.raw('greatest(failures - 1, 0)') });
+  }
+}
+
 export async function recordFailure(db: Knex, keys: string[]): Promise<void> {
   for (const key of keys) {
     await db.raw(
@@ -40,4 +85,12 @@ export async function recordFailure(db: Knex, keys: string[]): Promise<void> {
 
 export async function clearFailures(db: Knex, keys: string[]): Promise<void> {
   await db('throttle').whereIn('key', keys).delete();
+}
+
+/** Rows of keys that are neither blocked nor remembered any more (housekeeping: any login string makes a row). */
+export async function purgeStaleThrottles(db: Knex): Promise<number> {
+  return db('throttle')
+    .where('updated_at', '<', db.raw(`now() - interval '${FORGET_AFTER}'`))
+    .andWhere((q) => q.whereNull('blocked_until').orWhere('blocked_until', '<', db.fn.now()))
+    .delete();
 }

@@ -10,6 +10,7 @@
  */
 import { type ArchiveEntry, computeTarLayout, computeZipLayout, planZipParts, ZIP_2GB_LIMIT, ZIP_10MB_LIMIT } from '../archive/index.js';
 import type { PublishedFile } from '../exports/export-repo.js';
+import { fileNameFromText } from '../file-names.js';
 import type { Packer } from './registry.js';
 
 export interface DownloadLink {
@@ -28,15 +29,13 @@ export interface DownloadLinkExport {
 export const archiveEntries = (files: readonly Pick<PublishedFile, 'path' | 'size' | 'crc32' | 'mtime'>[]): ArchiveEntry[] =>
   files.map((f) => ({ name: f.path, size: Number(f.size), crc32: Number(f.crc32), mtime: Number(f.mtime) }));
 
-/** The file name stem of a download: the export name made safe for a URL path segment and a file system. */
-export const downloadStem = (name: string, id: number): string => {
-  const cleaned = name
-    .normalize('NFC')
-    .replace(/[\u0000-\u001f\u007f/\\:*?"<>|]+/g, '_')
-    .trim()
-    .replace(/^\.+/, '');
-  return cleaned || `export-${id}`;
-};
+/**
+ * The file name stem of a download: the export name made safe for a URL path segment and a file system
+ * (file-names.ts: bidi controls removed, cut by characters), short enough for the longest archive suffix.
+ */
+export const downloadStem = (name: string, id: number): string => fileNameFromText(name, LONGEST_ARCHIVE_SUFFIX) || `export-${id}`;
+/** `.<part>.zip` of a split archive with up to 6-digit part numbers; `.tar.gz` is shorter. */
+const LONGEST_ARCHIVE_SUFFIX = '.999999.zip';
 
 export interface DownloadFileName {
   name: string;

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import type { DeliveryContext, DeliveryFile } from './transport.js';
+import { truncateUtf8, withSuffix } from '../file-names.js';
 import { TransportError } from './failure.js';
 
 /**
@@ -10,13 +11,15 @@ export const MANIFEST = 'manifest.json';
 
 /** Export names are user text; on remote systems they become one folder name without surprises. */
 export function safeSegment(name: string, fallback: string): string {
-  const cleaned = name
-    .normalize('NFC')
-    .replace(/[^\p{L}\p{N}._ -]+/gu, '_')
-    .replace(/\s+/g, ' ')
-    .replace(/^[.\s_-]+|[.\s]+$/g, '')
-    .slice(0, 100)
-    .trim();
+  // At most 100 UTF-16 units as before, but cut by characters: `.slice` could leave half a surrogate pair.
+  const cleaned = truncateUtf8(
+    name
+      .normalize('NFC')
+      .replace(/[^\p{L}\p{N}._ -]+/gu, '_')
+      .replace(/\s+/g, ' ')
+      .replace(/^[.\s_-]+|[.\s]+$/g, ''),
+    200,
+  ).trim();
   return cleaned || fallback;
 }
 
@@ -61,10 +64,13 @@ export function assertSafeRelative(p: string): void {
   }
 }
 
-/** `a/b/c.csv` → `a/b/.c.csv.part`: hidden, so watchers that skip dot files never pick up a half-written file. */
+/**
+ * `a/b/c.csv` → `a/b/.c.csv.part`: hidden, so watchers that skip dot files never pick up a half-written file.
+ * A name too long for the two extra parts is cut (with a hash of it, see withSuffix) to fit 255 bytes.
+ */
 export function partPath(finalPath: string): string {
   const dir = posix.dirname(finalPath);
-  const name = `.${posix.basename(finalPath)}.part`;
+  const name = withSuffix(`.${posix.basename(finalPath)}`, '.part');
   return dir === '.' ? name : `${dir}/${name}`;
 }
 

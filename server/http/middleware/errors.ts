@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { AppError, isAppError } from '../../domain/errors.js';
 import { isConnectionError } from '../../infra/db/outage.js';
-import { pgCode } from '../../infra/db/pg-errors.js';
+import { appErrorFromPg } from '../../infra/db/pg-errors.js';
 
 /** Browser-facing routes set this to get `302 /#server_error:<key>` instead of JSON (R-FILE-7). */
 export interface BrowserErrorState {
@@ -13,8 +13,8 @@ function toAppError(e: unknown): AppError {
   if (isAppError(e)) return e;
   const status = (e as { status?: number }).status;
   if (status === 413) return new AppError(413, 'api', 'payload_too_large', 'The request body is too large');
-  // Only PostgreSQL's own errors (they carry a severity); Node's ERR_* / E* codes are not database failures.
-  if (pgCode(e) && typeof e === 'object' && e !== null && 'severity' in e) return new AppError(500, 'server', 'database', 'A database operation failed', {}, { cause: e });
+  const fromPg = appErrorFromPg(e);
+  if (fromPg) return fromPg;
   return new AppError(500, 'server', 'generic', 'An unexpected error occurred', {}, { cause: e });
 }
 

@@ -19,7 +19,13 @@ export const OBJECTS_BODY_LIMIT = 32 * 1024 * 1024;
 export function dataRouters(deps: { db: Knex; storage: Storage; sessions: SessionService; config: Config }): Router[] {
   const { db, sessions, config } = deps;
   return [
-    objectRoutes({ objects: new ObjectService(db), sessions, bodyLimit: Math.max(OBJECTS_BODY_LIMIT, config.BODY_LIMIT) }),
+    objectRoutes({
+      objects: new ObjectService(db),
+      sessions,
+      // A body must be able to carry one object of OBJECT_MAX_BYTES (and its envelope), whatever the other limits say.
+      bodyLimit: Math.max(OBJECTS_BODY_LIMIT, config.BODY_LIMIT, config.OBJECT_MAX_BYTES + 64 * 1024),
+      maxObjectBytes: config.OBJECT_MAX_BYTES,
+    }),
     assetRoutes({ assets: new AssetService(db, deps.storage), sessions, uploadLimit: config.UPLOAD_LIMIT }),
     searchRoutes({ db, sessions, bodyLimit: config.BODY_LIMIT }),
   ];

@@ -8,7 +8,7 @@ import { currentUser, requireUser } from '../middleware/auth.js';
 import { readBody } from '../middleware/body.js';
 
 /** R-DATA-1: `PUT /api/v1/db/<objecttype>` (bulk create/update), `GET`/`DELETE /api/v1/db/<objecttype>/<id>`. */
-export function objectRoutes(deps: { objects: ObjectService; sessions: SessionService; bodyLimit: number }) {
+export function objectRoutes(deps: { objects: ObjectService; sessions: SessionService; bodyLimit: number; maxObjectBytes: number }) {
   const { objects } = deps;
   const router = new Router({ prefix: '/api/v1/db' });
   router.use(requireUser(deps.sessions));
@@ -16,7 +16,7 @@ export function objectRoutes(deps: { objects: ObjectService; sessions: SessionSe
 
   router.put('/:objecttype', async (ctx) => {
     const type = checkObjecttype(ctx.params.objecttype);
-    const inputs = parseObjectsBody(await readBody(ctx, deps.bodyLimit), type);
+    const inputs = parseObjectsBody(await readBody(ctx, deps.bodyLimit), type, deps.maxObjectBytes);
     const saved = await objects.save(currentUser(ctx).id, type, inputs);
     ctx.body = saved.map(presentObject);
   });

@@ -33,8 +33,14 @@ export async function openDatabase(config: Config, log: Logger, poolMax = 10): P
     );
     url = embedded.url('export_manager');
   }
-  const db = createKnex(url, poolMax, log);
-  await migrateLatest(db);
+  // Migrations may rewrite big tables: they run on a pool of their own, without the statement timeout.
+  const migrator = createKnex(url, 2, { log });
+  try {
+    await migrateLatest(migrator);
+  } finally {
+    await migrator.destroy();
+  }
+  const db = createKnex(url, poolMax, { log, statementTimeoutMs: config.STATEMENT_TIMEOUT });
   return {
     db,
     url,

@@ -12,7 +12,19 @@ pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number.parseFloat(v));
 // report an outage once per back-off step (outage.ts), and requests report their own failure.
 const CONNECTION_NOISE = /^(Acquire connection error|Connection Error):/;
 
-export function createKnex(connectionString: string, poolMax = 10, log?: Logger): Knex {
+export interface KnexOptions {
+  /** Where knex's warnings go (console without one). */
+  log?: Logger;
+  /**
+   * STATEMENT_TIMEOUT, sent in every connection's startup packet, so it costs no round trip: no statement of the pool
+   * runs longer unless a transaction lifts it with `SET LOCAL statement_timeout` (the producer's cursor does, see
+   * produce/data-producer.ts). Without it (migrations, tests' admin pools) none applies.
+   */
+  statementTimeoutMs?: number;
+}
+
+export function createKnex(connectionString: string, poolMax = 10, opts: KnexOptions = {}): Knex {
+  const { log, statementTimeoutMs } = opts;
   const warn = (message: unknown) => {
     if (CONNECTION_NOISE.test(String(message))) return;
     if (log) log.warn({ knex: String(message) }, 'knex warning');
@@ -21,7 +33,11 @@ export function createKnex(connectionString: string, poolMax = 10, log?: Logger)
   return knexFactory({
     client: 'pg',
     log: { warn, error: warn, deprecate: warn, debug: () => {} },
-    connection: { connectionString, application_name: 'export-manager' },
+    connection: {
+      connectionString,
+      application_name: 'export-manager',
+      ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs } : {}),
+    },
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10_000,
   });

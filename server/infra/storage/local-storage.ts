@@ -59,7 +59,9 @@ export class LocalStorage implements Storage {
     const target = this.full(key);
     await this.ensureRoot();
     await mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
-    const temp = `${target}.${nanoid(8)}.part`;
+    // Beside the target (rename stays within one file system), but not named after it: `<name>.<id>.part` was
+    // longer than 255 bytes for a long name, and every export with such a file failed.
+    const temp = path.join(path.dirname(target), `.${nanoid(12)}.part`);
     let size = 0;
     body.on('data', (chunk: Buffer) => {
       size += chunk.length;

@@ -65,6 +65,30 @@ describe('produce/csv-writer', () => {
     expect(backslash('a"b\\c')).to.equal('"a\\"b\\\\c"');
   });
 
+  it('csv.escape_formulas prefixes cells starting with = + - @ TAB CR with a quote (OWASP); off by default', async () => {
+    const hostile = ['=HYPERLINK("http://x","y")', '+SUM(A1)', '-2+3', '@cmd', '\t=1', '\r=1', 'a=b', '-5', '+1.5e3', '', "'quoted"];
+    const off = parse((await produceCsv(objectsWithValues(hostile))).text) as string[][];
+    expect(off.slice(1).map((r) => r[6])).to.deep.equal(hostile);
+    const on = parse((await produceCsv(objectsWithValues(hostile), { csv: { escape_formulas: true } })).text) as string[][];
+    expect(on.slice(1).map((r) => r[6])).to.deep.equal([
+      '\'=HYPERLINK("http://x","y")',
+      "'+SUM(A1)",
+      "'-2+3",
+      "'@cmd",
+      "'\t=1",
+      "'\r=1",
+      'a=b',
+      '-5',
+      '+1.5e3',
+      '',
+      "'quoted",
+    ]);
+    // A column named like a formula is defused in the header too; with `'` as the quote character it is escaped.
+    const encode = csvCellEncoder(resolveCsvOptions({ quote: "'", escape_formulas: true }));
+    expect(encode('=1+1')).to.equal("'''=1+1'");
+    expect(encode('@x')).to.equal("'''@x'");
+  });
+
   it('R-OUT-3 empty export gives a header-only CSV', async () => {
     const { text } = await produceCsv([]);
     expect(text).to.equal(`${SYSTEM.join(',')}\r\n`);
