@@ -62,7 +62,11 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     directoryRoots: config.TRANSPORT_DIRECTORY_ROOTS,
     smtpUrl: config.SMTP_URL || null,
     webhookDeadlineMs: config.WEBHOOK_DEADLINE,
-    mailQuota: createMailQuota(db, { maxRecipients: config.MAIL_MAX_RECIPIENTS, maxPerDay: config.MAIL_MAX_PER_DAY }),
+    mailQuota: createMailQuota(db, {
+      maxRecipients: config.MAIL_MAX_RECIPIENTS,
+      maxPerDay: config.MAIL_MAX_PER_DAY,
+      maxRecipientsPerDay: config.MAIL_MAX_RECIPIENTS_PER_DAY,
+    }),
     ...opts.transportDeps,
   });
   const scheduler = new Scheduler({

@@ -21,6 +21,7 @@ async function main() {
   const log = createLogger(config.LOG_LEVEL);
   const database = await openDatabase(config, log);
   const services = composeServices(config, database.db, log);
+  await services.storage.prepare?.();
   const seeded = await seedDemo(database.db, config, services.exports, services.storage);
 
   let server: Server | null = null;

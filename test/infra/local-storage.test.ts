@@ -37,4 +37,12 @@ describe('local storage permissions (stored files are the service account’s on
     await new LocalStorage(root).write('k', Readable.from([Buffer.from('1')]));
     expect(mode(root)).to.equal(0o700);
   });
+
+  it('prepare() at start closes it before anything is written (a server that only serves downloads)', async () => {
+    const root = path.join(dir, 'old-storage');
+    mkdirSync(root, { recursive: true });
+    chmodSync(root, 0o755);
+    await new LocalStorage(root).prepare();
+    expect(mode(root)).to.equal(0o700);
+  });
 });

@@ -471,6 +471,15 @@ describe('transports end to end (R-TR)', () => {
     expect(err?.message).to.match(/MAIL_MAX_PER_DAY/);
     // Other users are not affected.
     await (await fresh.reserve(userId, 1))();
+    // Recipients are capped per day too, summed over messages (3 sent to 1 recipient each, 5 allowed in all).
+    const byRecipients = createMailQuota(app.db, { maxRecipients: 3, maxPerDay: 100, maxRecipientsPerDay: 5 });
+    const undo = await byRecipients.reserve(postman.userId, 2);
+    const over = await byRecipients.reserve(postman.userId, 1).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(over?.message).to.match(/limit of 5 recipients in 24 hours \(MAIL_MAX_RECIPIENTS_PER_DAY\)/);
+    await undo();
     // The sweep keeps the rows of the last 24 hours (and only those).
     await app.db('mail_sends').insert({ owner_id: userId, recipients: 1, sent_at: new Date(Date.now() - 2 * 86_400_000) });
     expect(await purgeMailSends(app.db)).to.equal(1);

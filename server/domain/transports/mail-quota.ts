@@ -4,13 +4,15 @@ import { permanentError } from './failure.js';
 import type { MailSender } from './mail-sender.js';
 
 /**
- * R-ROB-8: a user's exports mail at most MAIL_MAX_RECIPIENTS addresses per message and MAIL_MAX_PER_DAY messages in
- * any 24 hours. The count lives in `mail_sends`, so it holds across restarts, instances and deleted exports; a
+ * R-ROB-8: a user's exports mail at most MAIL_MAX_RECIPIENTS addresses per message, MAIL_MAX_PER_DAY messages and
+ * MAIL_MAX_RECIPIENTS_PER_DAY recipients (summed over messages) in any 24 hours. The count lives in `mail_sends`, so it holds across restarts, instances and deleted exports; a
  * per-owner advisory lock makes "count, then record" atomic when deliveries of one owner mail at the same moment.
  */
 export interface MailQuotaLimits {
   maxRecipients: number;
   maxPerDay: number;
+  /** Recipients of all messages in 24 hours; without it only messages are counted. */
+  maxRecipientsPerDay?: number;
 }
 
 export interface MailQuota {
@@ -34,13 +36,19 @@ export function createMailQuota(db: Knex, limits: MailQuotaLimits): MailQuota {
       const id = await withTransaction(db, async (trx) => {
         // Owner ids fit the int4 key in practice; a collision above 2^31 would only serialise two owners' mails.
         await trx.raw('select pg_advisory_xact_lock(?, (? % 2147483647)::int)', [LOCK_SPACE, ownerId]);
-        const [{ n }] = (await trx('mail_sends')
+        const [{ n, r }] = (await trx('mail_sends')
           .where({ owner_id: ownerId })
           .whereRaw("sent_at > now() - interval '1 day'")
-          .count({ n: '*' })) as { n: string }[];
+          .select(trx.raw('count(*) as n'), trx.raw('coalesce(sum(recipients), 0) as r'))) as { n: string; r: string }[];
         if (Number(n) >= limits.maxPerDay) {
           throw permanentError(
             `No e-mail was sent: this user's exports reached the limit of ${limits.maxPerDay} e-mails in 24 hours (MAIL_MAX_PER_DAY)`,
+          );
+        }
+        const perDay = limits.maxRecipientsPerDay;
+        if (perDay !== undefined && Number(r) + recipients > perDay) {
+          throw permanentError(
+            `No e-mail was sent: its ${recipients} recipients would take this user's exports past the limit of ${perDay} recipients in 24 hours (MAIL_MAX_RECIPIENTS_PER_DAY)`,
           );
         }
         const [row] = (await trx('mail_sends').insert({ owner_id: ownerId, recipients }).returning('id')) as { id: number }[];

@@ -49,6 +49,8 @@ function bodylessError(ctx: Context): AppError {
 export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {
   try {
     await next();
+    // The client left and the handler gave the response up (status 499 for the log): nothing to render.
+    if (ctx.respond === false) return;
     if (ctx.status >= 400 && ctx.body == null) throw bodylessError(ctx);
   } catch (raw) {
     const e = toAppError(raw);

@@ -23,7 +23,7 @@ export class LocalStorage implements Storage {
    * The root is made 0700 even when it exists: older versions left it (and DATA_DIR) readable by every local
    * account, and a 0700 root closes every file below it at once.
    */
-  private ensureRoot(): Promise<void> {
+  ensureRoot(): Promise<void> {
     this.rootReady ??= mkdir(this.root, { recursive: true, mode: DIR_MODE })
       .then(() => chmod(this.root, DIR_MODE))
       .catch((e) => {
@@ -31,6 +31,11 @@ export class LocalStorage implements Storage {
         throw e;
       });
     return this.rootReady;
+  }
+
+  /** At start, so a server that only serves downloads closes an old 0755 storage folder too. */
+  prepare(): Promise<void> {
+    return this.ensureRoot();
   }
 
   private full(key: string): string {

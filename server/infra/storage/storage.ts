@@ -34,4 +34,6 @@ export interface Storage {
   deletePrefix(prefix: string): Promise<void>;
   /** Local path of the object when the backend is a local folder (fast paths such as sendfile-like reads); else null. */
   localPath(key: string): string | null;
+  /** Called once at start, before anything is served: creates the root and enforces its permissions. */
+  prepare?(): Promise<void>;
 }
