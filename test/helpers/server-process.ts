@@ -30,7 +30,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+/** `ready`: the line that says the process is up ('listening on' for the API; 'worker started' for ROLE=worker). */
+export async function startServerProcess(env: Record<string, string>, ready = 'listening on'): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--enable-source-maps', 'dist/server/main.js'], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env },
@@ -46,7 +47,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   const pid = child.pid as number;
   const alive = () => child.exitCode === null && child.signalCode === null;
   const deadline = Date.now() + 60_000;
-  while (!out.includes('listening on')) {
+  while (!out.includes(ready)) {
     if (!alive()) throw new Error(`the server exited while starting (${child.exitCode ?? child.signalCode}):\n${out}`);
     if (Date.now() > deadline) throw new Error(`the server did not start within 60 s:\n${out}`);
     await new Promise((r) => setTimeout(r, 100));
