@@ -13,7 +13,7 @@ import { parseSearchDefinition, searchPage } from '../../server/domain/search/in
 import { createUser } from '../../server/domain/users/users-repo.js';
 import { LocalStorage } from '../../server/infra/storage/local-storage.js';
 import { startBenchServer } from '../env.js';
-import { type BenchSection, report } from './section.js';
+import { type BenchSection, report, runAllFormats } from './section.js';
 
 const ROWS = Number(process.env.BENCH_PRODUCE_ROWS ?? 1_000_000);
 const MB = 1024 * 1024;
@@ -143,13 +143,9 @@ export const produceSection: BenchSection = {
         const idle = await worker.rss();
         const t0 = performance.now();
         const { peak: workerPeak } = await worker.peakRss(async () => {
-          const exp = await bench.services.exports.create(user.id, { export: { name: 'all formats', csv: true, json: true, xml: true } });
-          for (;;) {
-            const row = await db('exports').where({ id: exp.id }).first('state', 'failure_reason');
-            if (row.state === 'done') return;
-            if (row.state === 'failed') throw new Error(`bench run failed: ${row.failure_reason}`);
-            await new Promise((r) => setTimeout(r, 200));
-          }
+          await runAllFormats(db, () =>
+            bench.services.exports.create(user.id, { export: { name: 'all formats', csv: true, json: true, xml: true } }),
+          );
         });
         const seconds = (performance.now() - t0) / 1000;
         report('worker run: CSV + JSON + XML in one run', ROWS / seconds, 'rows/s', undefined, `${seconds.toFixed(1)} s`);

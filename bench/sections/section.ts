@@ -1,3 +1,16 @@
+import type { Knex } from 'knex';
+
+/** Creates an export of all three formats through `create` and waits until its run is done (throws when it failed). */
+export async function runAllFormats(db: Knex, create: () => Promise<{ id: number }>): Promise<void> {
+  const exp = await create();
+  for (;;) {
+    const row = await db('exports').where({ id: exp.id }).first('state', 'failure_reason');
+    if (row.state === 'done') return;
+    if (row.state === 'failed') throw new Error(`bench run failed: ${row.failure_reason}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export interface BenchSection {
   /** Short id used on the command line: `npm run bench -- api`. */
   name: string;

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { expect } from 'chai';
-import { SMTPServer } from 'smtp-server';
 import type { Worker } from '../../server/domain/runs/worker.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
 import { FileProducer } from '../helpers/file-producer.js';
 import { rawRequest } from '../helpers/raw-http.js';
+import { type MailCatcher, startMailCatcher } from '../helpers/mail-catcher.js';
 
 const PUBLIC = 'https://exports.example';
 
@@ -18,12 +18,12 @@ describe('anonymous links need a download transport (R-ROB-6, issue 9 finding 7)
   let app: TestApp;
   let token: string;
   let worker: Worker;
-  let smtp: SMTPServer;
+  let smtp: MailCatcher;
   let hook: Server;
   let hookUrl: string;
   const hookBodies: { export_id: number; run_id: number; links: { url: string; size: number | null }[] }[] = [];
   const hookRaw: string[] = [];
-  const mails: string[] = [];
+  let mails: string[] = [];
   const producer = new FileProducer();
 
   const view = async (id: number) => (await app.request.get(`/api/v1/export/${id}`).query({ token }).expect(200)).body;
@@ -46,20 +46,8 @@ describe('anonymous links need a download transport (R-ROB-6, issue 9 finding 7)
   const mailsTo = (address: string) => mails.filter((m) => m.includes(address)).map((m) => m.replace(/=\r?\n/g, ''));
 
   before(async () => {
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, _session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          mails.push(Buffer.concat(chunks).toString());
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
+    smtp = await startMailCatcher();
+    mails = smtp.mails;
     hook = createServer((req: IncomingMessage, res: ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -76,7 +64,7 @@ describe('anonymous links need a download transport (R-ROB-6, issue 9 finding 7)
       producers: [producer],
       env: {
         TRANSPORT_ALLOW_HOSTS: '127.0.0.1',
-        SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as { port: number }).port}`,
+        SMTP_URL: smtp.url,
         PUBLIC_URL: PUBLIC,
       },
       compose: { deliveryRetryDelaysMs: [20, 20] },
@@ -89,7 +77,7 @@ describe('anonymous links need a download transport (R-ROB-6, issue 9 finding 7)
     await worker?.stop();
     await app?.deliveries.stop();
     await app?.close();
-    await new Promise<void>((r) => smtp.close(() => r()));
+    await smtp.close();
     hook?.closeAllConnections();
     await new Promise<void>((r) => hook.close(() => r()));
   });

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { SMTPServer } from 'smtp-server';
 import { isExpired } from '../../server/domain/exports/expiry.js';
 import { createMailQuota, purgeMailSends } from '../../server/domain/transports/mail-quota.js';
 import type { Worker } from '../../server/domain/runs/worker.js';
@@ -15,6 +14,7 @@ import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
 import { GateProducer } from '../helpers/producers.js';
 import { type S3TestServer, startS3Server } from '../domain/transports/servers/s3-server.js';
 import { type SftpTestServer, startSftpServer } from '../domain/transports/servers/sftp-server.js';
+import { type MailCatcher, startMailCatcher } from '../helpers/mail-catcher.js';
 
 const PASSWORD = 'sftp-Secret-9f3-XYZ';
 const HOOK_SECRET = 'hook-Secret-77-abc';
@@ -26,13 +26,13 @@ describe('transports end to end (R-TR)', () => {
   let userId: number;
   let sftp: SftpTestServer;
   let s3: S3TestServer;
-  let smtp: SMTPServer;
+  let smtp: MailCatcher;
   let hook: Server;
   let hookUrl: string;
   let hold = false;
   const held: ServerResponse[] = [];
   const hookBodies: { body: string; signature: string; url: string }[] = [];
-  const mails: string[] = [];
+  let mails: string[] = [];
   const logLines: string[] = [];
   const dirs: string[] = [];
   let sftpRoot: string;
@@ -78,20 +78,8 @@ describe('transports end to end (R-TR)', () => {
     outRoot = await tmp('e2e-dir-');
     sftp = await startSftpServer({ root: sftpRoot, username: 'alice', password: PASSWORD });
     s3 = await startS3Server(await tmp('e2e-s3-'), 'exports');
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, _session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          mails.push(Buffer.concat(chunks).toString());
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
+    smtp = await startMailCatcher();
+    mails = smtp.mails;
     hook = createServer((req: IncomingMessage, res: ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -133,7 +121,7 @@ describe('transports end to end (R-TR)', () => {
       env: {
         TRANSPORT_ALLOW_HOSTS: '127.0.0.1',
         TRANSPORT_DIRECTORY_ROOTS: outRoot,
-        SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as { port: number }).port}`,
+        SMTP_URL: smtp.url,
         LOG_LEVEL: 'debug',
         PUBLIC_URL: 'https://exports.example',
         DELIVERY_CONCURRENCY: '3',
@@ -156,7 +144,7 @@ describe('transports end to end (R-TR)', () => {
     await app.close();
     await sftp.close();
     await s3.close();
-    await new Promise<void>((r) => smtp.close(() => r()));
+    await smtp.close();
     await new Promise<void>((r) => trap.close(() => r()));
     hook.closeAllConnections();
     await new Promise<void>((r) => hook.close(() => r()));
