@@ -25,33 +25,44 @@ export async function assertNotThrottled(db: Knex, keys: string[]): Promise<void
 /**
  * Counts one attempt on every key BEFORE the secret is checked, and refuses it (429) when a key is blocked.
  * Check-then-record let a burst of parallel requests all pass the check before the first failure was written; here
- * each key's count moves in one upsert, which PostgreSQL serialises on the row, so of 40 parallel attempts only the
- * first FREE+1 reach the password check (the last of them sets the block, exactly as sequential attempts do).
+ * each key's count moves under the key's row lock, so of 40 parallel attempts only the first FREE+1 reach the
+ * password check (the last of them sets the block, exactly as sequential attempts do).
  * A refused attempt leaves the key's row as it was. The caller undoes the count on success (see `attemptSucceeded`).
  */
 export async function takeAttempt(db: Knex, keys: string[]): Promise<void> {
   let wait = 0;
   for (const key of keys) {
     const free = freeFor(key);
-    // `updated_at` moves to now() only when the attempt is let through, so `updated_at < now()` after the statement
-    // says it was refused (now() is the statement's transaction start, equal for every expression here).
-    const { rows } = (await db.raw(
-      `insert into throttle as t (key, failures, blocked_until, updated_at) values (?, 1, null, now())
-       on conflict (key) do update set
-         failures = case
-           when t.blocked_until > now() then t.failures
-           when t.updated_at < now() - interval '${FORGET_AFTER}' then 1
-           else t.failures + 1 end,
-         blocked_until = case
-           when t.blocked_until > now() then t.blocked_until
-           when t.updated_at < now() - interval '${FORGET_AFTER}' then null
-           when t.failures + 1 > ? then now() + make_interval(secs => least(?, power(2, t.failures + 1 - ?)))
-           else null end,
-         updated_at = case when t.blocked_until > now() then t.updated_at else now() end
-       returning t.updated_at < now() as refused, ceil(extract(epoch from t.blocked_until - now()))::int as wait`,
-      [key, free, MAX_BLOCK_SECONDS, free],
-    )) as { rows: { refused: boolean; wait: number | null }[] };
-    if (rows[0]?.refused) wait = Math.max(wait, rows[0].wait ?? 1);
+    // One short transaction per key, holding the key's row lock from the read to the write: parallel attempts queue on
+    // the lock and each sees the previous one's count and block. (A single upsert that told "refused" apart by
+    // comparing timestamps let 10 of 40 through: now() is each transaction's start, not the order of the lock.)
+    const refusedFor = await db.transaction(async (trx) => {
+      await trx.raw(
+        'insert into throttle (key, failures, blocked_until, updated_at) values (?, 0, null, now()) on conflict (key) do nothing',
+        [key],
+      );
+      const row = (await trx('throttle')
+        .where({ key })
+        .forUpdate()
+        .first(
+          'failures',
+          trx.raw('coalesce(blocked_until > now(), false) as blocked'),
+          trx.raw(`updated_at < now() - interval '${FORGET_AFTER}' as stale`),
+          trx.raw('ceil(extract(epoch from blocked_until - now()))::int as wait'),
+        )) as { failures: number; blocked: boolean; stale: boolean; wait: number | null };
+      if (row.blocked) return Math.max(1, row.wait ?? 1);
+      const failures = row.stale ? 1 : row.failures + 1;
+      await trx('throttle')
+        .where({ key })
+        .update({
+          failures,
+          blocked_until:
+            failures > free ? trx.raw('now() + make_interval(secs => least(?, power(2, ?)))', [MAX_BLOCK_SECONDS, failures - free]) : null,
+          updated_at: trx.fn.now(),
+        });
+      return 0;
+    });
+    wait = Math.max(wait, refusedFor);
   }
   if (wait > 0) throw tooManyAttempts(wait);
 }
