@@ -3,7 +3,7 @@ import os from 'node:os';
 import { SECTIONS } from './sections/index.js';
 
 /**
- * `npm run bench` (SPEC §11): every figure is printed beside its reference measured in the same run, as a ratio.
+ * `npm run bench` (R-PERF): every figure is printed beside its reference measured in the same run, as a ratio.
  * `npm run bench -- <section> …` runs only the named sections. Never part of `npm test`.
  */
 async function main() {

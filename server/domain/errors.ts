@@ -1,5 +1,5 @@
 /**
- * The one error model (SPEC §2). Domain code throws AppErrors made by the factories below;
+ * The one error model (docs/errors.md lists every code). Domain code throws AppErrors made by the factories below;
  * the HTTP error middleware renders them, and turns anything else into a logged `error.server.*` with a uuid.
  */
 export type Realm = 'api' | 'user' | 'server';

@@ -25,7 +25,7 @@ function hasAttribute(input: unknown, parts: readonly PropertyKey[]): boolean {
 }
 
 /**
- * The one mapping of zod issues onto the SPEC §2 codes, used by every validator (exports, search, schedules,
+ * The one mapping of zod issues onto the error codes of docs/errors.md, used by every validator (exports, search, schedules,
  * transports): unknown key -> attribute_not_accepted, missing -> attribute_expected, wrong JSON type ->
  * type_mismatch, anything else -> invalid_value; `parameters.path` names the attribute. Only the first issue is
  * reported (the API answers one error at a time). Messages are zod's own and never quote the input, which may be a

@@ -10,7 +10,7 @@ import { createKnex, type Knex } from '../../server/infra/db/knex.js';
 import { migrateLatest } from '../../server/infra/db/migrate.js';
 
 /**
- * The PostgreSQL the tests use (STYLE.md practice 12): DATABASE_URL when set, else one embedded server per mocha
+ * The PostgreSQL the tests use (real PostgreSQL, never a mock): DATABASE_URL when set, else one embedded server per mocha
  * run. Migrations run once into a template database; each test file gets `CREATE DATABASE … TEMPLATE` (fast).
  */
 interface Cluster {

@@ -207,7 +207,7 @@ export const optionalHeaders = fc.record(
   { requiredKeys: [] },
 );
 
-/** SPEC §2: every error is `{realm, code, description, parameters}` with a code of its realm; never a 500. */
+/** docs/errors.md: every error is `{realm, code, description, parameters}` with a code of its realm; never a 500. */
 export function expectSpecError(res: HostileResponse, what: string): void {
   expect(res.status, `${what}: ${res.body.toString('utf8').slice(0, 300)}`).to.be.below(500);
   const text = res.body.toString('utf8');

@@ -149,7 +149,7 @@ describe('exports CRUD (R-EXP)', () => {
     expect(r.body._last_run).to.include({ trigger: 'create', state: 'pending' });
   });
 
-  it('SPEC §2 another user\'s export is a 404 on every route', async () => {
+  it('R-AUTH-6 another user\'s export is a 404 on every route', async () => {
     const id = (await put({ export: { name: 'private' } }).expect(200)).body.export._id;
     const q = { token: otherToken };
     const calls = [

@@ -196,7 +196,7 @@ describe('hostile input: clear errors (issue 9)', () => {
       expect(name.description).to.match(/expected string/);
     });
 
-    it('a method a route lacks is a SPEC §2 405 listing the allowed ones, an unknown method too', async () => {
+    it('a method a route lacks is a JSON 405 listing the allowed ones, an unknown method too', async () => {
       const patch = await raw('PATCH', '/api/v1/export', undefined);
       expectSpecError(patch, 'PATCH');
       expect(patch.status).to.equal(405);

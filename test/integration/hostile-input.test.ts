@@ -18,7 +18,7 @@ import { GateProducer } from '../helpers/producers.js';
 
 /**
  * R-ROB-2 / R-ROB-6 (issue 9, Deliver 6): property-based requests against every route of server/http/routes with
- * hostile bodies, query strings, headers and path segments. Never a 500; every error has the SPEC §2 shape; a request
+ * hostile bodies, query strings, headers and path segments. Never a 500; every error has the shape of docs/errors.md; a request
  * that failed changed nothing (the users' exports, objects, assets and runs are compared before and after).
  * Fixed seed and bounded runs: the whole file takes well under a minute.
  */
@@ -279,7 +279,7 @@ describe('hostile input on every route (R-ROB-2, issue 9)', function () {
 
   const RUNS_PER_ROUTE = Number(process.env.HOSTILE_RUNS ?? 16);
   ROUTES.forEach((route, index) => {
-    it(`${route.method} ${route.path}: never a 500, always SPEC §2, a failure changes nothing`, async () => {
+    it(`${route.method} ${route.path}: never a 500, always the JSON error shape, a failure changes nothing`, async () => {
       await fc.assert(
         fc.asyncProperty(requestFor(route), async (req) => {
           count(`${route.method} ${route.path}`, await check(req));
@@ -316,7 +316,7 @@ describe('hostile input on every route (R-ROB-2, issue 9)', function () {
     });
   }
 
-  it('unknown methods and paths answer in the SPEC §2 shape', async () => {
+  it('unknown methods and paths answer in the JSON error shape', async () => {
     for (const method of ['PATCH', 'OPTIONS', 'PROPFIND', 'TRACE']) {
       for (const path of ['/api/v1/export', `/api/v1/export/${exportId}`, '/api/v1/db/photo', '/api/v1/search', '/nope', '/api/v1/%00']) {
         const res = await check({ method, path, headers: { 'X-Export-Token': owner } });

@@ -1,7 +1,7 @@
 import { type ArchiveEntry, assertEntry, DEFAULT_MODE } from './entry.js';
 
 /**
- * Deterministic POSIX (pax) TAR of /work/shared/ARCHIVES.md: one ustar header per file, preceded by a pax
+ * Deterministic POSIX (pax) TAR: one ustar header per file, preceded by a pax
  * extended header (type 'x', fixed name `././@PaxHeader` like Python writes) only when the path is non-ASCII or
  * can't be split into prefix ≤ 155 / name ≤ 100 at a '/', or when the size needs more than 11 octal digits.
  * Sizes ≥ 8 GiB are written twice, consistently: a pax `size` record (POSIX readers) and GNU base-256 in the

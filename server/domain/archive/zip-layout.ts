@@ -1,7 +1,7 @@
 import { type ArchiveEntry, assertEntry, DEFAULT_MODE } from './entry.js';
 
 /**
- * ZIP layout of /work/shared/ARCHIVES.md: STORE, CRC and sizes in the local header, no data descriptors,
+ * Our ZIP layout: STORE, CRC and sizes in the local header, no data descriptors,
  * an extended-timestamp extra everywhere, ZIP64 extras by the rules below. Computing a layout allocates no
  * per-entry Buffers (time-to-first-byte); header bytes are produced on demand while streaming.
  */

@@ -25,7 +25,7 @@ export interface ExportRow {
   updated_at: Date;
 }
 
-/** Every query here is scoped by owner: another user's export is simply not found (R-AUTH-6, SPEC §2). */
+/** Every query here is scoped by owner: another user's export is simply not found (R-AUTH-6, docs/errors.md). */
 export async function getOwnedExport(db: Knex, ownerId: number, id: number, forUpdate = false): Promise<ExportRow> {
   const q = db<ExportRow>('exports').where({ id, owner_id: ownerId }).first();
   if (forUpdate) q.forUpdate();

@@ -18,7 +18,7 @@ export const BROWSER_ERROR_KEYS = [
 
 export type BrowserErrorKey = (typeof BROWSER_ERROR_KEYS)[number];
 
-/** An AppError that also says which browser key it maps to (its JSON form stays a SPEC §2 error). */
+/** An AppError that also says which browser key it maps to (its JSON form stays a JSON error of docs/errors.md). */
 const withKey = (e: AppError, key: BrowserErrorKey): AppError => Object.assign(e, { browserKey: key });
 
 export const invalidPasskey = () =>

@@ -49,7 +49,7 @@ function spliceJson(row: RawObjectRow): string | null {
 }
 
 /**
- * The export engine's producer (SPEC §5, §7): reads the export's objects (its search, or all of the owner's objects;
+ * The export engine's producer (R-DATA, R-OUT): reads the export's objects (its search, or all of the owner's objects;
  * only the changed ones since the last successful run for `export_incremental`) and writes `objects.csv`,
  * `objects.json`, `objects.xml`, the per-object files, the referenced asset files and, for incremental exports,
  * `deleted.json`. See `produce/index.ts` for the output shapes.

@@ -21,7 +21,7 @@ export type FieldPath =
 const OBJECTTYPE = /^[a-z][a-z0-9_]{0,62}$/;
 
 /**
- * Field path grammar (SPEC R-DATA-3/4): `<objecttype>.<field>[.<sub>…]`, or a system attribute on its own
+ * Field path grammar (R-DATA-3/4): `<objecttype>.<field>[.<sub>…]`, or a system attribute on its own
  * (`_id`; `_objecttype`, `_version`, `_created_at`, `_changed_at` are accepted too). Returns null when malformed.
  * A field whose own name contains a dot cannot be addressed: dots always separate segments.
  */

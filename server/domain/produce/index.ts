@@ -1,5 +1,5 @@
 /**
- * # Output writers (SPEC R-DATA-4, R-OUT-1..3)
+ * # Output writers (R-DATA-4, R-OUT-1..3)
  *
  * Pure writers: no database, no HTTP. The run engine reads objects in batches through a cursor and hands every
  * writer a Node `Writable` per output file (or an `OpenFile` callback for one-file-per-object output). Every

@@ -27,7 +27,7 @@ export interface CsvOptions {
 export type FieldSelection = Record<string, { display_name?: string | null } | null | undefined>;
 export type EasFieldSelection = Record<string, { files?: boolean } | null | undefined>;
 
-/** The format-related attributes of an export (SPEC §4); every one optional. */
+/** The format-related attributes of an export (R-EXP); every one optional. */
 export interface ExportFormatOptions {
   csv?: boolean | CsvOptions | null;
   json?: boolean | null;

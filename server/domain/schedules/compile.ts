@@ -53,7 +53,7 @@ const compileOne = (s: ScheduleInput, defaultTime: { hour: number; minute: numbe
           0,
         )
       : ALL_WEEKDAYS,
-    dayOr: false, // SPEC R-SCHED-1: both day lists must match
+    dayOr: false, // R-SCHED-1: both day lists must match
     minutesOfDay: minutesOf(s.hours ?? [defaultTime.hour], s.minutes ?? [defaultTime.minute]),
   };
 };

@@ -11,7 +11,7 @@
  *
  * Day semantics follow classic (Vixie/cronie) cron, because people paste cron lines from crontab docs: when both the
  * day-of-month and the day-of-week field are restricted (do not start with `*` or `?`), a day matches if EITHER does.
- * The object form `{weekdays, days_of_month}` instead requires BOTH (SPEC R-SCHED-1); see schema.ts.
+ * The object form `{weekdays, days_of_month}` instead requires BOTH (R-SCHED-1); see schema.ts.
  */
 import { CronExpressionParser } from 'cron-parser';
 

@@ -1,5 +1,5 @@
 /**
- * What the scheduler ticker enqueues (SPEC R-SCHED-3, R-SCHED-4).
+ * What the scheduler ticker enqueues (R-SCHED-3, R-SCHED-4).
  *
  * Every instance runs a ticker (every few seconds, or node-cron `* * * * *`); for each export it calls `dueFires` with
  * the time it last looked and the current time. The returned value is the SCHEDULED fire instant, not "now": every

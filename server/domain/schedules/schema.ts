@@ -1,5 +1,5 @@
 /**
- * Validation of `_schedules` and `export.timezone` (SPEC R-SCHED-1).
+ * Validation of `_schedules` and `export.timezone` (R-SCHED-1).
  *
  * Two shapes are accepted per element:
  * - `{"weekdays": ["monday", …], "days_of_month": [1…31], "hours": [0…23], "minutes": [0…59]}`, every key optional.
@@ -10,10 +10,10 @@
  *   simply does not fire that month; there is no clamping to the last day.
  * - `{"cron": "m h dom mon dow"}`, see cron-fields.ts (classic cron day semantics).
  *
- * Hand-written rather than zod so each failure maps to exactly one SPEC §2 code with a precise `parameters.path`
+ * Hand-written rather than zod so each failure maps to exactly one error code (docs/errors.md) with a precise `parameters.path`
  * (`_schedules[1].hours[0]`); zod's union errors would not say which shape the user meant.
  * The stored value is the validated input as given (defaults are applied when compiling), so a later change of
- * `SCHEDULE_DEFAULT_TIME` moves schedules that rely on it, as the SPEC's "configured default" implies.
+ * `SCHEDULE_DEFAULT_TIME` moves schedules that rely on it, as R-SCHED-1's "configured default" implies.
  */
 import { IANAZone } from 'luxon';
 import { apiError, invalidValue } from '../errors.js';

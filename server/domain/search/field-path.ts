@@ -6,7 +6,7 @@ import { SEARCH_LIMITS } from './limits.js';
  *   `_id` `_objecttype` `_version` `_created_at` `_changed_at`      system fields, mapped to columns
  *   `<objecttype>.<system field>`                                     the same, restricted to that objecttype
  *   `<objecttype>.<segment>[.<segment>…]`                            a (nested) field inside `objects.data`
- * An objecttype matches `[a-z][a-z0-9_]{0,62}` (SPEC R-DATA-1) and must be one of the definition's objecttypes unless
+ * An objecttype matches `[a-z][a-z0-9_]{0,62}` (R-DATA-1) and must be one of the definition's objecttypes unless
  * that list is empty. A segment matches `[A-Za-z_][A-Za-z0-9_-]{0,62}`: no dots, quotes, spaces or other characters
  * that mean something in SQL or jsonpath, so a path that is not plainly a field name is refused with a 400 before any
  * SQL exists. Segments still only ever reach PostgreSQL as bound values (text[] or inside a bound jsonpath).

@@ -4,7 +4,7 @@ import { OBJECTTYPE_RE } from './field-path.js';
 import { SEARCH_LIMITS as L } from './limits.js';
 
 /**
- * The search definition (SPEC R-DATA-3) as zod schemas. Every object is strict: an unknown attribute is a client bug
+ * The search definition (R-DATA-3) as zod schemas. Every object is strict: an unknown attribute is a client bug
  * we report (attribute_not_accepted) rather than silently ignore. Field-path grammar, range bound types and other
  * checks that need context live in resolve.ts; size limits are enforced before zod runs (parse.ts).
  */

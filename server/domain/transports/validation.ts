@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { invalidValue } from '../errors.js';
 import { literalRefusal } from './allow-hosts.js';
 
-// The shared zod -> SPEC §2 mapping; re-exported so transport files keep one import.
+// The shared zod -> error code mapping (docs/errors.md); re-exported so transport files keep one import.
 export { joinPath, parseWith } from '../validation.js';
 
 /** Host names or IP literals (IPv6 without brackets); no scheme, user info, port or path. */

@@ -20,7 +20,7 @@ function toAppError(e: unknown): AppError {
 
 /**
  * Errors the router answers without a body (no route, a method the route lacks, a method no route knows) get the
- * SPEC §2 shape like every other error instead of Koa's plain-text status message.
+ * error shape (docs/errors.md) like every other error instead of Koa's plain-text status message.
  */
 function bodylessError(ctx: Context): AppError {
   const route = `${ctx.method} ${ctx.path}`;
@@ -43,7 +43,7 @@ function bodylessError(ctx: Context): AppError {
 }
 
 /**
- * The one place that renders failures (SPEC §2): AppErrors as `{realm, code, description, parameters}`;
+ * The one place that renders failures (docs/errors.md): AppErrors as `{realm, code, description, parameters}`;
  * server errors get a uuid that is also in the log line, and never a stack.
  */
 export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {

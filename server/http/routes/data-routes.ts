@@ -15,7 +15,7 @@ import { searchRoutes } from './search-routes.js';
  */
 export const OBJECTS_BODY_LIMIT = 32 * 1024 * 1024;
 
-/** The routers of what exports export (SPEC §5): objects, assets and the search preview. */
+/** The routers of what exports export (R-DATA): objects, assets and the search preview. */
 export function dataRouters(deps: { db: Knex; storage: Storage; sessions: SessionService; config: Config }): Router[] {
   const { db, sessions, config } = deps;
   return [

@@ -21,7 +21,7 @@ export const isRetryable = (e: unknown) => {
 };
 
 /**
- * The response for a PostgreSQL error that reached the HTTP layer (SPEC §2). A statement cancelled by
+ * The response for a PostgreSQL error that reached the HTTP layer (docs/errors.md). A statement cancelled by
  * STATEMENT_TIMEOUT (57014) is not a defect: the query (usually a search) was too costly for the time the API grants
  * one statement, so the client gets a 503 saying so; anything else is an internal `error.server.database`.
  */

@@ -9,7 +9,7 @@ import { streamTar, streamTarGz, streamTarRange } from '../../../server/domain/a
 import { ranges, testFiles, toRange } from './arbitraries.js';
 import { collect, entriesOf, hasTool, memorySource, python, run, type TestFile, tempDir } from './helpers.js';
 
-/** ARCHIVES.md TAR size formula, independent of the implementation. */
+/** The TAR size formula of our layout (tar-layout.ts), independent of the implementation. */
 const predicted = (entries: ArchiveEntry[]): number => {
   let t = 1024;
   for (const e of entries) {
@@ -81,7 +81,7 @@ describe('domain/archive tar (R-FILE-5)', function () {
   const tmp = tempDir();
   after(() => tmp.cleanup());
 
-  it('R-FILE-3 every byte range equals the same slice of the full stream; totalSize matches the ARCHIVES.md formula', async () => {
+  it('R-FILE-3 every byte range equals the same slice of the full stream; totalSize matches the size formula', async () => {
     await fc.assert(
       fc.asyncProperty(testFiles({ maxSegment: 120 }), ranges, async (files, rs) => {
         const entries = entriesOf(files);

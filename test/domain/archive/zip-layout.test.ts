@@ -18,7 +18,7 @@ import { entryName } from './arbitraries.js';
 const M = 0xffffffff;
 const e = (name: string, size: number, mtime = 1_700_000_000): ArchiveEntry => ({ name, size, crc32: 0, mtime });
 
-/** ARCHIVES.md "Exact size", written independently of the implementation. */
+/** The exact ZIP size formula of our layout (zip-layout.ts), written independently of the implementation. */
 const predicted = (entries: ArchiveEntry[], always: boolean): number => {
   let o = 0;
   let c = 0;
@@ -34,7 +34,7 @@ const predicted = (entries: ArchiveEntry[], always: boolean): number => {
 };
 
 describe('domain/archive zip layout', () => {
-  it('R-FILE-3 totalSize equals the ARCHIVES.md formula for random lists, incl. sizes around 4 GiB', () => {
+  it('R-FILE-3 totalSize equals the size formula for random lists, incl. sizes around 4 GiB', () => {
     const size = fc.oneof(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: M - 3, max: M + 3 }), fc.maxSafeNat());
     fc.assert(
       fc.property(
@@ -65,7 +65,7 @@ describe('domain/archive zip layout', () => {
     expect(Number(lh.readBigUInt64LE(30 + 3 + 4))).to.equal(M);
     // The second entry is small but lies beyond 4 GiB: central extra with all three fields, local header plain.
     const lh2 = localHeader(layout, 1);
-    expect(lh2.readUInt16LE(4)).to.equal(45); // ARCHIVES.md: 45 in both headers of an entry that uses ZIP64
+    expect(lh2.readUInt16LE(4)).to.equal(45); // version needed 4.5 in both headers of an entry that uses ZIP64
     expect(lh2.readUInt32LE(18)).to.equal(1);
     const ch2 = centralHeader(layout, 1);
     expect(ch2.readUInt16LE(6)).to.equal(45);
