@@ -7,11 +7,16 @@ import { openApiDocument } from '../../server/http/openapi/document.js';
 type Json = Record<string, any>;
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv2020) => void;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
+  a: Ajv2020,
+) => void;
 
 /** koa-router's path syntax (`/:id/file/{*path}`) as an OpenAPI template (`/{id}/file/{path}`). */
 export const toTemplate = (koaPath: string): string =>
-  koaPath.replace(/\{\*(\w+)\}/g, '{$1}').replace(/:(\w+)/g, '{$1}').replace(/(.)\/$/, '$1');
+  koaPath
+    .replace(/\{\*(\w+)\}/g, '{$1}')
+    .replace(/:(\w+)/g, '{$1}')
+    .replace(/(.)\/$/, '$1');
 
 /**
  * Every `METHOD template` the app's routers answer, read from the @koa/router stacks the Koa app runs. HEAD is left
@@ -45,8 +50,15 @@ interface Matcher {
 function matchers(doc: Json): Matcher[] {
   return Object.keys(doc.paths)
     .map((template) => {
-      const re = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, n: string) => (n === 'path' || n === 'rest' ? '(.+)' : '([^/]+)'));
-      return { template, re: new RegExp(`^${re}$`), literals: template.split('/').filter((s) => s && !s.startsWith('{')).length };
+      const re = template
+        .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+        .replace(/\{(\w+)\}/g, (_m, n: string) => (n === 'path' || n === 'rest' ? '(.+)' : '([^/]+)'));
+      // koa-router is not strict: a trailing slash matches the same route.
+      return {
+        template,
+        re: new RegExp(`^${re}/?$`),
+        literals: template.split('/').filter((s) => s && !s.startsWith('{')).length,
+      };
     })
     .sort((a, b) => b.literals - a.literals);
 }
@@ -86,7 +98,9 @@ export function createResponseChecker(doc: Json = openApiDocument()): (r: Receiv
     const candidates = routes.filter((m) => m.re.test(r.path));
     const op: Json | undefined = candidates.map((m) => doc.paths[m.template][method]).find(Boolean);
     const where = `${r.method} ${r.path} → ${r.status}`;
-    const contentType = String(r.headers['content-type'] ?? '').split(';')[0].trim();
+    const contentType = String(r.headers['content-type'] ?? '')
+      .split(';')[0]
+      .trim();
     const checkJson = (schema: object): string | null => {
       if (contentType !== 'application/json') return `${where}: expected application/json, got "${contentType}"`;
       const body = Buffer.isBuffer(r.body) ? JSON.parse(r.body.toString('utf8')) : r.body;
@@ -101,12 +115,20 @@ export function createResponseChecker(doc: Json = openApiDocument()): (r: Receiv
     const response: Json | undefined = op.responses[String(r.status)] ?? op.responses.default;
     if (!response) return `${where}: status ${r.status} is not documented for this operation`;
     for (const [name, h] of Object.entries((response.headers ?? {}) as Json)) {
-      if (h.required && r.headers[name.toLowerCase()] === undefined) return `${where}: required header ${name} is missing`;
+      if (h.required && r.headers[name.toLowerCase()] === undefined)
+        return `${where}: required header ${name} is missing`;
     }
-    const empty = r.method === 'HEAD' || r.status === 304 || r.headers['content-length'] === '0' || (r.text === '' && !Buffer.isBuffer(r.body));
+    const empty =
+      r.method === 'HEAD' ||
+      r.status === 304 ||
+      r.headers['content-length'] === '0' ||
+      (r.text === '' && !Buffer.isBuffer(r.body));
     if (empty) return null;
     const content = (response.content ?? {}) as Json;
-    if (content[contentType]) return content[contentType].schema && contentType === 'application/json' ? checkJson(content[contentType].schema) : null;
+    if (content[contentType])
+      return content[contentType].schema && contentType === 'application/json'
+        ? checkJson(content[contentType].schema)
+        : null;
     if (content['*/*']) return null;
     return `${where}: media type "${contentType}" is not documented (documented: ${Object.keys(content).join(', ') || 'none'})`;
   };

@@ -15,8 +15,14 @@ describe('OpenAPI document (SPEC §13)', () => {
     const routes = routerOperations(t.app);
     const documented = documentOperations(openApiDocument());
     expect(routes.size).to.be.greaterThan(40);
-    expect([...routes].filter((r) => !documented.has(r)), 'routes missing from the document').to.deep.equal([]);
-    expect([...documented].filter((r) => !routes.has(r)), 'documented operations no router answers').to.deep.equal([]);
+    expect(
+      [...routes].filter((r) => !documented.has(r)),
+      'routes missing from the document',
+    ).to.deep.equal([]);
+    expect(
+      [...documented].filter((r) => !routes.has(r)),
+      'documented operations no router answers',
+    ).to.deep.equal([]);
   });
 
   it('(b) is valid OpenAPI 3.1 according to @apidevtools/swagger-parser', async () => {
@@ -43,8 +49,16 @@ describe('OpenAPI document (SPEC §13)', () => {
     expect(check({ ...ok, path: '/nowhere' })).to.match(/no documented operation/);
     const error = { realm: 'user', code: 'error.user.not_found', description: 'x', parameters: {} };
     expect(check({ ...ok, path: '/api/v1/export/7', status: 404, body: error })).to.equal(null);
-    expect(check({ ...ok, path: '/api/v1/export/7', status: 404, body: { ...error, code: 'nope' } })).to.match(/does not match/);
-    const partial = { method: 'GET', path: '/api/v1/export/7/file/a/b.csv', status: 206, headers: { 'content-type': 'text/csv' }, body: 'x' };
+    expect(check({ ...ok, path: '/api/v1/export/7', status: 404, body: { ...error, code: 'nope' } })).to.match(
+      /does not match/,
+    );
+    const partial = {
+      method: 'GET',
+      path: '/api/v1/export/7/file/a/b.csv',
+      status: 206,
+      headers: { 'content-type': 'text/csv' },
+      body: 'x',
+    };
     expect(check(partial)).to.match(/Content-Range/);
     expect(check({ ...partial, headers: { ...partial.headers, 'content-range': 'bytes 0-0/9' } })).to.equal(null);
   });
@@ -58,7 +72,10 @@ describe('OpenAPI document (SPEC §13)', () => {
       expect(inline.trim(), 'inline script').to.equal('');
       const src = /src="([^"]+)"/.exec(attrs)?.[1] ?? '';
       expect(src).to.match(/^\/api\/docs\//);
-      const res = await t.request.get(src).expect(200).expect('Content-Type', /javascript/);
+      const res = await t.request
+        .get(src)
+        .expect(200)
+        .expect('Content-Type', /javascript/);
       expect(res.text.length).to.be.greaterThan(100);
     }
     expect(page.text).not.to.match(/https?:\/\//);

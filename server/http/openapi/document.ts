@@ -25,7 +25,10 @@ export function openApiDocument(): Json {
     tags: ['session', 'exports', 'files', 'data', 'service'].map((name) => ({ name })),
     paths: {
       ...sessionPaths,
-      ...Object.assign({}, ...API_PREFIXES.map((p) => ({ ...exportPaths(`${p}/export`), ...filePaths(`${p}/export`) }))),
+      ...Object.assign(
+        {},
+        ...API_PREFIXES.map((p) => ({ ...exportPaths(`${p}/export`), ...filePaths(`${p}/export`) })),
+      ),
       ...dataPaths,
       ...servicePaths,
       ...documentPaths([...API_PREFIXES]),

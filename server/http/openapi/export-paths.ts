@@ -2,10 +2,19 @@ import { errors, idParam, type Json, jsonResponse, PROTECTED, queryParam, ref } 
 
 const exportBody: Json = { required: true, content: { 'application/json': { schema: ref('ExportBody') } } };
 const tags = ['exports'];
-const exportResponse = (description: string) => ({ '200': jsonResponse('Export', description), ...errors(400, 403, 409) });
+const exportResponse = (description: string) => ({
+  '200': jsonResponse('Export', description),
+  ...errors(400, 403, 409),
+});
 
 const action = (summary: string): Json => ({
-  post: { tags, summary, security: PROTECTED, parameters: [idParam()], responses: exportResponse('The export as GET shows it') },
+  post: {
+    tags,
+    summary,
+    security: PROTECTED,
+    parameters: [idParam()],
+    responses: exportResponse('The export as GET shows it'),
+  },
 });
 
 /** R-EXP-1..12 under one prefix (`/api/v1/export` or the doubled `/api/v1/v1/export`). */
@@ -17,10 +26,14 @@ export function exportPaths(prefix: string): Record<string, Json> {
         summary: 'List the exports of the current user',
         security: PROTECTED,
         parameters: [
-          queryParam('limit', 'Page size', { type: 'string', pattern: '^[0-9]+$' }),
+          queryParam('filter', 'Comma = OR of filters, + = AND of parts, e.g. type:download|export+status:failed (R-EXP-1)'),
+          queryParam('limit', 'Page size, at most 1000', { type: 'string', pattern: '^[0-9]+$' }),
           queryParam('offset', 'Entries to skip', { type: 'string', pattern: '^[0-9]+$' }),
         ],
-        responses: { '200': jsonResponse('ExportList', 'A page of exports (without _files, _log, _schedules, _transports)'), ...errors(400, 403) },
+        responses: {
+          '200': jsonResponse('ExportList', 'A page of exports (without _files, _log, _schedules, _transports)'),
+          ...errors(400, 403),
+        },
       },
       put: {
         tags,
@@ -31,7 +44,13 @@ export function exportPaths(prefix: string): Record<string, Json> {
       },
     },
     [`${prefix}/{id}`]: {
-      get: { tags, summary: 'One export with files, log, schedules and transports', security: PROTECTED, parameters: [idParam()], responses: exportResponse('The export') },
+      get: {
+        tags,
+        summary: 'One export with files, log, schedules and transports',
+        security: PROTECTED,
+        parameters: [idParam()],
+        responses: exportResponse('The export'),
+      },
       post: {
         tags,
         summary: 'Update an export (optimistic locking with export._version)',

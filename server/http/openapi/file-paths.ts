@@ -11,7 +11,10 @@ const representationHeaders = (): Json => ({
   ETag: header('string', 'Strong validator of the representation, for If-None-Match and If-Range'),
   'Last-Modified': header('string', 'When the run published the file'),
   'Cache-Control': header('string', 'private, no-transform'),
-  'Content-Disposition': header('string', 'inline or attachment with the file name (RFC 6266), when asked for or for archives'),
+  'Content-Disposition': header(
+    'string',
+    'inline or attachment with the file name (RFC 6266), when asked for or for archives',
+  ),
   'X-Content-Type-Options': header('string', 'nosniff'),
   'Content-Security-Policy': header('string', 'A sandbox for HTML, XML and SVG files'),
 });
@@ -36,7 +39,10 @@ const representationResponses = (): Json => ({
     content: binary,
   },
   '302': browserRedirect,
-  '304': { description: 'Not modified (If-None-Match / If-Modified-Since)', headers: { ETag: header('string', 'The validator') } },
+  '304': {
+    description: 'Not modified (If-None-Match / If-Modified-Since)',
+    headers: { ETag: header('string', 'The validator') },
+  },
   ...errors(400, 403, 410, 429),
   '416': {
     description: 'The Range cannot be satisfied',
@@ -49,14 +55,23 @@ const requestHeaders: Json[] = ['Range', 'If-Range', 'If-None-Match', 'If-Modifi
   name,
   in: 'header',
   required: false,
-  description: name === 'Range' ? 'One range, bytes=a-b (resuming a download; errors stay JSON)' : 'Conditional request (RFC 9110)',
+  description:
+    name === 'Range'
+      ? 'One range, bytes=a-b (resuming a download; errors stay JSON)'
+      : 'Conditional request (RFC 9110)',
   schema: { type: 'string' },
 }));
 
 const ownerQuery = (): Json[] => [
-  queryParam('disposition', 'inline or attachment; also turns errors into browser redirects', { type: 'string', enum: ['inline', 'attachment'] }),
+  queryParam('disposition', 'inline or attachment; also turns errors into browser redirects', {
+    type: 'string',
+    enum: ['inline', 'attachment'],
+  }),
   queryParam('filename', 'The file name in Content-Disposition'),
-  queryParam('run', 'Serve the files of this run instead of the published one (R-ROB-9)', { type: 'string', pattern: '^[0-9]+$' }),
+  queryParam('run', 'Serve the files of this run instead of the published one (R-ROB-9)', {
+    type: 'string',
+    pattern: '^[0-9]+$',
+  }),
 ];
 
 const ownerGet = (summary: string, tail?: Json): Json => ({
@@ -78,7 +93,10 @@ const downloadGet = (summary: string, tail?: Json): Json => ({
     parameters: [
       idParam(),
       ...(tail ? [tail] : []),
-      queryParam('disposition', 'inline or attachment (default attachment)', { type: 'string', enum: ['inline', 'attachment'] }),
+      queryParam('disposition', 'inline or attachment (default attachment)', {
+        type: 'string',
+        enum: ['inline', 'attachment'],
+      }),
       ...requestHeaders,
     ],
     responses: representationResponses(),
@@ -89,9 +107,15 @@ const downloadGet = (summary: string, tail?: Json): Json => ({
 export function filePaths(prefix: string): Record<string, Json> {
   return {
     [`${prefix}/{id}/file`]: ownerGet('The single file of the published run (or 404 when there are several)'),
-    [`${prefix}/{id}/file/{path}`]: ownerGet('One file of the published run', tailParam('path', 'The file path, percent-encoded per segment.')),
+    [`${prefix}/{id}/file/{path}`]: ownerGet(
+      'One file of the published run',
+      tailParam('path', 'The file path, percent-encoded per segment.'),
+    ),
     [`${prefix}/{id}/zip`]: ownerGet('All files as a ZIP (or TAR, by configuration) archive'),
-    [`${prefix}/{id}/zip/{path}`]: ownerGet('The files under a folder as an archive', tailParam('path', 'The folder path.')),
+    [`${prefix}/{id}/zip/{path}`]: ownerGet(
+      'The files under a folder as an archive',
+      tailParam('path', 'The folder path.'),
+    ),
     [`${prefix}/{id}/download`]: downloadGet('Download link without passkey: always an error (a browser redirect)'),
     [`${prefix}/{id}/download/{rest}`]: downloadGet(
       'Anonymous download of a download export: <passkey>/[run/<runId>/]<file name>, split parts as <name>.z01 …',

@@ -31,7 +31,12 @@ export const sessionPaths: Record<string, Json> = {
   '/api/v1/session/deauthenticate': { post: session('Log out', { security: PROTECTED }) },
 };
 
-const objecttype: Json = { name: 'objecttype', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' } };
+const objecttype: Json = {
+  name: 'objecttype',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' },
+};
 const data = ['data'];
 
 /** R-DATA-1..3: objects, assets and the search preview (only under /api/v1). */
@@ -72,7 +77,9 @@ export const dataPaths: Record<string, Json> = {
         required: true,
         content: {
           'application/octet-stream': { schema: {} },
-          'multipart/form-data': { schema: { type: 'object', properties: { file: { contentMediaType: 'application/octet-stream' } } } },
+          'multipart/form-data': {
+            schema: { type: 'object', properties: { file: { contentMediaType: 'application/octet-stream' } } },
+          },
         },
       },
       responses: { '200': jsonResponse('Asset', 'The stored asset'), ...errors(400, 403, 413) },
@@ -106,17 +113,36 @@ const html = (description: string): Json => ({
 
 /** Health, the root page, and this document with its browsable reference. */
 export const servicePaths: Record<string, Json> = {
-  '/healthz': { get: { tags: ['service'], summary: 'The process is up', security: [], responses: { '200': jsonResponse('Health', 'Up') } } },
+  '/healthz': {
+    get: {
+      tags: ['service'],
+      summary: 'The process is up',
+      security: [],
+      responses: { '200': jsonResponse('Health', 'Up') },
+    },
+  },
   '/readyz': {
     get: {
       tags: ['service'],
       summary: 'The database answers and the schema is current',
       security: [],
-      responses: { '200': jsonResponse('Readiness', 'Ready'), '503': jsonResponse('Readiness', 'Not ready; reason says why') },
+      responses: {
+        '200': jsonResponse('Readiness', 'Ready'),
+        '503': jsonResponse('Readiness', 'Not ready; reason says why'),
+      },
     },
   },
-  '/': { get: { tags: ['service'], summary: 'The page that explains #server_error:<key> redirects', security: [], responses: { '200': html('The page') } } },
-  '/index.html': { get: { tags: ['service'], summary: 'The same page', security: [], responses: { '200': html('The page') } } },
+  '/': {
+    get: {
+      tags: ['service'],
+      summary: 'The page that explains #server_error:<key> redirects',
+      security: [],
+      responses: { '200': html('The page') },
+    },
+  },
+  '/index.html': {
+    get: { tags: ['service'], summary: 'The same page', security: [], responses: { '200': html('The page') } },
+  },
 };
 
 export function documentPaths(prefixes: string[]): Record<string, Json> {
@@ -127,13 +153,22 @@ export function documentPaths(prefixes: string[]): Record<string, Json> {
         tags: ['service'],
         summary: 'This OpenAPI 3.1 document',
         security: [],
-        responses: { '200': { description: 'The document', content: { 'application/json': { schema: { type: 'object' } } } } },
+        responses: {
+          '200': { description: 'The document', content: { 'application/json': { schema: { type: 'object' } } } },
+        },
       },
     },
   ];
   return {
     ...Object.fromEntries(prefixes.map((p) => doc(`${p}/openapi.json`))),
-    '/api/docs': { get: { tags: ['service'], summary: 'Browsable reference (Swagger UI, served locally)', security: [], responses: { '200': html('The reference') } } },
+    '/api/docs': {
+      get: {
+        tags: ['service'],
+        summary: 'Browsable reference (Swagger UI, served locally)',
+        security: [],
+        responses: { '200': html('The reference') },
+      },
+    },
     '/api/docs/{asset}': {
       get: {
         tags: ['service'],
@@ -141,7 +176,10 @@ export function documentPaths(prefixes: string[]): Record<string, Json> {
         security: [],
         parameters: [{ name: 'asset', in: 'path', required: true, schema: { type: 'string' } }],
         responses: {
-          '200': { description: 'The file', content: { 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } } },
+          '200': {
+            description: 'The file',
+            content: { 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } },
+          },
           ...errors(),
         },
       },

@@ -41,7 +41,13 @@ const exportBase = {
   _failure_reason: z.unknown().nullable(),
   _next_run: isoTime.nullable(),
   _last_run: z
-    .looseObject({ _id: z.int(), trigger: z.string(), state: z.string(), started_at: z.unknown(), finished_at: z.unknown() })
+    .looseObject({
+      _id: z.int(),
+      trigger: z.string(),
+      state: z.string(),
+      started_at: z.unknown(),
+      finished_at: z.unknown(),
+    })
     .nullable(),
   _expires_at: isoTime.nullable(),
 };
@@ -58,7 +64,12 @@ const exportFile = z.object({
 
 export const exportListEntry = z.object({ ...exportBase, export: exportOut });
 
-export const exportList = z.object({ limit: z.int(), offset: z.int(), count: z.int(), objects: z.array(exportListEntry) });
+export const exportList = z.object({
+  limit: z.int().nullable().describe('null when the request gave no limit (at most 1000 are returned)'),
+  offset: z.int(),
+  count: z.int(),
+  objects: z.array(exportListEntry),
+});
 
 export const exportFull = z.object({
   ...exportBase,

@@ -11,12 +11,19 @@ const SWAGGER_UI = path.dirname(createRequire(import.meta.url).resolve('swagger-
 /** The only files /api/docs/<asset> serves: a fixed list, so no path from the request reaches the file system. */
 const ASSETS: Record<string, { file: string; type: string }> = {
   'swagger-ui.css': { file: path.join(SWAGGER_UI, 'swagger-ui.css'), type: 'text/css; charset=utf-8' },
-  'swagger-ui-bundle.js': { file: path.join(SWAGGER_UI, 'swagger-ui-bundle.js'), type: 'text/javascript; charset=utf-8' },
-  'api-docs-init.js': { file: fileURLToPath(new URL('api-docs-init.js', STATIC)), type: 'text/javascript; charset=utf-8' },
+  'swagger-ui-bundle.js': {
+    file: path.join(SWAGGER_UI, 'swagger-ui-bundle.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
+  'api-docs-init.js': {
+    file: fileURLToPath(new URL('api-docs-init.js', STATIC)),
+    type: 'text/javascript; charset=utf-8',
+  },
 };
 
 /** Scripts only from this origin, none inline; Swagger UI sets inline styles and shows data: images. */
-const DOCS_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'";
+const DOCS_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'";
 
 /** Files are read on first use (the bundle is 1.7 MB; most processes never serve it) and kept. */
 const cache = new Map<string, Promise<Buffer>>();
