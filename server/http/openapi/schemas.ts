@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { exportBodySchema } from '../../domain/exports/export-schema.js';
+import { EXPORT_STATES } from '../../domain/exports/filter.js';
 import { searchDefinitionSchema, searchElementSchema } from '../../domain/search/schema.js';
 
 /**
@@ -36,17 +37,17 @@ const exportOut = z.looseObject({ _id: z.int(), _version: z.int(), type: z.strin
 const exportBase = {
   _basetype: z.literal('export'),
   _date_created: isoTime.nullable(),
-  _state: z.string(),
-  _progress: z.unknown().nullable(),
-  _failure_reason: z.unknown().nullable(),
+  _state: z.enum(EXPORT_STATES),
+  _progress: z.record(z.string(), z.number()).nullable().describe('Counters of the pending or processing run'),
+  _failure_reason: z.string().nullable(),
   _next_run: isoTime.nullable(),
   _last_run: z
-    .looseObject({
+    .object({
       _id: z.int(),
       trigger: z.string(),
       state: z.string(),
-      started_at: z.unknown(),
-      finished_at: z.unknown(),
+      started_at: isoTime.nullable(),
+      finished_at: isoTime.nullable(),
     })
     .nullable(),
   _expires_at: isoTime.nullable(),
@@ -55,11 +56,26 @@ const exportBase = {
 const exportFile = z.object({
   path: z.string(),
   size: z.number(),
-  sha256: z.string().nullable(),
-  crc32: z.unknown(),
-  mime_type: z.string().nullable(),
-  eas_id: z.unknown().optional(),
-  eas_fileclass: z.unknown().optional(),
+  sha256: z.string(),
+  crc32: z.number(),
+  mime_type: z.string(),
+  eas_id: z.int().optional(),
+  eas_fileclass: z.string().nullable().optional(),
+});
+
+const logEntry = z.object({ type: z.string(), timestamp: isoTime, info: z.record(z.string(), z.unknown()) });
+
+/** A stored transport entry (its own attributes stay, secrets masked in `options`) with its delivery state. */
+const transportView = z.looseObject({
+  type: z.string(),
+  options: z.record(z.string(), z.unknown()),
+  _state: z.string().nullable(),
+  _failure_reason: z.string().nullable(),
+  _log: z.array(z.unknown()),
+  _download: z
+    .object({ _files: z.array(z.object({ url: z.string(), size: z.number().nullable() })) })
+    .optional()
+    .describe('Only for type download: the links of the published run, split parts included'),
 });
 
 export const exportListEntry = z.object({ ...exportBase, export: exportOut });
@@ -73,9 +89,9 @@ export const exportList = z.object({
 
 export const exportFull = z.object({
   ...exportBase,
-  _schedules: z.array(z.unknown()),
-  _transports: z.array(z.looseObject({})),
-  _log: z.array(z.looseObject({})),
+  _schedules: z.array(z.looseObject({})).describe('As stored (R-SCHED-1)'),
+  _transports: z.array(transportView),
+  _log: z.array(logEntry),
   _files: z.array(exportFile),
   export: exportOut,
 });
