@@ -7,6 +7,14 @@ type Callback = (err: Error | null, res: supertest.Response) => void;
 
 const VERBS = new Set(['get', 'put', 'post', 'delete', 'head', 'patch', 'options', 'del']);
 let checker: ReturnType<typeof createResponseChecker> | undefined;
+/** `OPENAPI_STATS=1 npm test` prints how many responses were checked, by status, when the run ends. */
+const checkedByStatus = new Map<number, number>();
+if (process.env.OPENAPI_STATS) {
+  process.on('exit', () => {
+    const total = [...checkedByStatus.values()].reduce((a, b) => a + b, 0);
+    console.log(`OpenAPI: ${total} responses checked against the document`, Object.fromEntries([...checkedByStatus].sort()));
+  });
+}
 
 /** Fails the request (as a failed `.expect` would) when its response is not what the document says. */
 function checked(test: Test): Test {
@@ -16,6 +24,7 @@ function checked(test: Test): Test {
     end((err, res) => {
       if (!err && res) {
         checker ??= createResponseChecker();
+        checkedByStatus.set(res.status, (checkedByStatus.get(res.status) ?? 0) + 1);
         const problem = checker({
           method: t.method,
           path: new URL(t.url).pathname,

@@ -31,6 +31,24 @@ describe('OpenAPI document (SPEC §13)', () => {
     expect(api.openapi).to.equal('3.1.0');
   });
 
+  it('(b) every {parameter} of a path is declared as a path parameter and every path parameter is in its path', () => {
+    // swagger-parser checks this for Swagger 2.0 only; an undeclared parameter would break generated clients.
+    const problems: string[] = [];
+    for (const [p, item] of Object.entries(
+      openApiDocument().paths as Record<string, Record<string, { parameters?: { in: string; name: string }[] }>>,
+    )) {
+      const inPath = [...p.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+      for (const [method, op] of Object.entries(item)) {
+        const declared = (op.parameters ?? [])
+          .filter((x) => x.in === 'path')
+          .map((x) => x.name)
+          .sort();
+        if (JSON.stringify(inPath) !== JSON.stringify(declared)) problems.push(`${method} ${p}: ${declared.join(',')}`);
+      }
+    }
+    expect(problems).to.deep.equal([]);
+  });
+
   it('is served under both prefixes, the same document', async () => {
     const a = await t.request.get('/api/v1/openapi.json').expect(200).expect('Content-Type', /json/);
     const b = await t.request.get('/api/v1/v1/openapi.json').expect(200);
