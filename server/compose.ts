@@ -19,6 +19,7 @@ import { purgeStaleThrottles } from './domain/sessions/throttle.js';
 import { createApp } from './http/app.js';
 import { dataRouters } from './http/routes/data-routes.js';
 import { fileRouters, pageRoutes } from './http/routes/file-routes.js';
+import { openApiRoutes } from './http/routes/openapi-routes.js';
 import { DatabaseOutage } from './infra/db/outage.js';
 import type { Logger } from './infra/logger.js';
 import { LocalStorage } from './infra/storage/local-storage.js';
@@ -111,7 +112,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     transportsView: createTransportsView({ db, registry: transports, publicUrl: config.PUBLIC_URL }),
     isShuttingDown: () => shuttingDown,
     // Files, archives and passkey downloads (issue 4) and the root page (R-FILE-10).
-    extraRouters: [...dataRouters({ db, storage, sessions, config }), ...fileRouters({ db, storage, sessions, config }), pageRoutes()],
+    extraRouters: [...dataRouters({ db, storage, sessions, config }), ...fileRouters({ db, storage, sessions, config }), pageRoutes(), openApiRoutes()],
   });
   app.on('shutdown', () => {
     shuttingDown = true;

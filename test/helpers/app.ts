@@ -11,6 +11,7 @@ import { createUser } from '../../server/domain/users/users-repo.js';
 import { createHttpServer } from '../../server/http/server.js';
 import { createLogger } from '../../server/infra/logger.js';
 import { createTestDatabase } from './cluster.js';
+import { checkedAgent } from './openapi-agent.js';
 
 export interface TestApp extends Services {
   request: ReturnType<typeof supertest>;
@@ -48,7 +49,8 @@ export async function startTestApp(
   const server = createHttpServer(services.app, config);
   server.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
-  const request = supertest(server);
+  // Every response a test receives through `request` is held against the OpenAPI document (SPEC §13).
+  const request = checkedAgent(supertest(server));
   return {
     ...services,
     request,

@@ -58,7 +58,8 @@ export type ExportAttributes = z.infer<typeof exportAttributes>;
 const READ_ONLY_TOP = ['_basetype', '_date_created', '_state', '_progress', '_failure_reason', '_next_run', '_last_run',
   '_expires_at', '_log', '_files', '_downloads'] as const;
 
-const body = z.strictObject({
+/** The whole PUT/POST body; exported for the OpenAPI document. */
+export const exportBodySchema = z.strictObject({
   export: exportAttributes,
   _schedules: z.array(z.unknown()).max(50).optional(),
   _transports: z.array(z.unknown()).max(20).optional(),
@@ -76,7 +77,7 @@ export function parseExportBody(input: unknown): ExportBody {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw apiError('type_mismatch', 'The body must be a JSON object with an "export" attribute', { path: '' });
   }
-  const parsed = parseWith(body, input);
+  const parsed = parseWith(exportBodySchema, input);
   return { export: parsed.export, _schedules: parsed._schedules, _transports: parsed._transports };
 }
 
