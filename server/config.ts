@@ -57,6 +57,8 @@ export const DEFAULTS = {
   HTTP_REQUEST_TIMEOUT: '1h',
   HTTP_KEEP_ALIVE_TIMEOUT: '5s',
   HTTP_IDLE_TIMEOUT: '2m',
+  METRICS_PORT: '9464',
+  METRICS_TOKEN: '',
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -185,6 +187,8 @@ const schema = z.object({
   HTTP_REQUEST_TIMEOUT: duration,
   HTTP_KEEP_ALIVE_TIMEOUT: duration,
   HTTP_IDLE_TIMEOUT: duration,
+  METRICS_PORT: int(0, 65535),
+  METRICS_TOKEN: z.string().refine((v) => v === '' || /^[\x21-\x7e]{16,}$/.test(v), 'must be empty or at least 16 printable characters without spaces'),
 });
 
 function folderProblem(p: string): string | null {
