@@ -117,6 +117,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     transportsView: createTransportsView({ db, registry: transports, publicUrl: config.PUBLIC_URL }),
     isShuttingDown: () => shuttingDown,
     metrics,
+    storage,
     // Files, archives and passkey downloads (issue 4) and the root page (R-FILE-10).
     extraRouters: [...dataRouters({ db, storage, sessions, config }), ...fileRouters({ db, storage, sessions, config, metrics }), pageRoutes()],
   });

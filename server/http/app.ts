@@ -7,6 +7,7 @@ import type { ExportService } from '../domain/exports/export-service.js';
 import type { SessionService } from '../domain/sessions/sessions.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics/metrics.js';
+import type { Storage } from '../infra/storage/storage.js';
 import { requireUser } from './middleware/auth.js';
 import { errorMiddleware } from './middleware/errors.js';
 import { queryText } from './middleware/query-text.js';
@@ -25,6 +26,7 @@ export interface AppDeps {
   transportsView: TransportsView;
   isShuttingDown: () => boolean;
   metrics: Metrics;
+  storage: Storage;
   /** Extra routers mounted by later modules (files, objects, assets, search). */
   extraRouters?: Router[];
 }
@@ -44,7 +46,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(errorMiddleware);
   app.use(queryText);
 
-  const health = healthRoutes(deps.db, deps.isShuttingDown);
+  const health = healthRoutes({ db: deps.db, storage: deps.storage, log: deps.log, isShuttingDown: deps.isShuttingDown });
   app.use(health.routes());
   app.use(metricsRoutes(deps.metrics, deps.config.METRICS_TOKEN).routes());
   const session = sessionRoutes(deps.sessions, deps.config.BODY_LIMIT);

@@ -52,6 +52,8 @@ export async function startTestApp(
   if (wanted) streams.push({ level: config.LOG_LEVEL as pino.Level, stream: wanted });
   const log = createLogger(config.LOG_LEVEL === 'trace' ? 'trace' : 'debug', pino.multistream(streams) as unknown as NodeJS.WritableStream);
   const services = composeServices(config, database.db, log, { producers: opts.producers, ...opts.compose });
+  // As main does before serving: the storage root exists (and /readyz finds it).
+  await services.storage.prepare?.();
   const server = createHttpServer(services.app, config);
   server.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
