@@ -223,7 +223,7 @@ function isSecretKey(value: string): boolean {
 }
 
 // Values of these variables are never echoed in an error: they are secrets, or URLs that may carry a password.
-const SECRET_VARS = new Set<string>(['SECRET_KEY', 'S3_SECRET_ACCESS_KEY', 'DEMO_PASSWORD', 'S3_ACCESS_KEY_ID']);
+const SECRET_VARS = new Set<string>(['SECRET_KEY', 'S3_SECRET_ACCESS_KEY', 'DEMO_PASSWORD', 'S3_ACCESS_KEY_ID', 'METRICS_TOKEN']);
 const URL_VARS = new Set<string>(['DATABASE_URL', 'SMTP_URL', 'PUBLIC_URL', 'FRONTEND_URL', 'S3_ENDPOINT']);
 
 /**

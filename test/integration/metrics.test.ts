@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../../server/config.js';
 import type { Worker } from '../../server/domain/runs/worker.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
 import { FileProducer } from '../helpers/file-producer.js';
@@ -155,5 +156,21 @@ describe('METRICS_TOKEN protects GET /metrics (issue 12)', function () {
     }
     const ok = await app.request.get('/metrics').set('Authorization', `Bearer ${secret}`).expect(200);
     expect(parseMetrics(ok.text).length).to.be.greaterThan(10);
+  });
+});
+
+describe('METRICS_PORT and METRICS_TOKEN configuration (issue 12)', () => {
+  it('has defaults, and refuses a port out of range or a short token without echoing it', () => {
+    expect(loadConfig({})).to.include({ METRICS_PORT: 9464, METRICS_TOKEN: '' });
+    expect(loadConfig({ METRICS_PORT: '0' }).METRICS_PORT).to.equal(0);
+    expect(() => loadConfig({ METRICS_PORT: '70000' })).to.throw(ConfigError, /METRICS_PORT/);
+    let message = '';
+    try {
+      loadConfig({ METRICS_TOKEN: 'short-tok' });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).to.match(/METRICS_TOKEN: must be empty or at least 16 printable characters/);
+    expect(message).not.to.include('short-tok');
   });
 });
