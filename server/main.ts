@@ -75,8 +75,11 @@ async function main() {
     if (closing) return;
     closing = true;
     shuttingDown = true;
-    log.info({ signal }, 'shutting down');
+    log.info({ signal, drain_ms: config.SHUTDOWN_DRAIN }, 'shutting down');
     services.app.emit('shutdown');
+    // /readyz answers 503 from now on; the port stays open for SHUTDOWN_DRAIN so a load balancer sees the 503 and
+    // sends no new requests before the listener closes.
+    if (config.SHUTDOWN_DRAIN > 0) await new Promise((r) => setTimeout(r, config.SHUTDOWN_DRAIN));
     const closed = server ? new Promise<void>((r) => server!.close(() => r())) : Promise.resolve();
     server?.closeIdleConnections();
     await scheduler?.stop();

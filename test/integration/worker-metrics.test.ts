@@ -25,7 +25,7 @@ describe('a ROLE=worker process serves its metrics on METRICS_PORT (issue 12)', 
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     worker = await startServerProcess(
-      { DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'warn', ROLE: 'worker', METRICS_PORT: String(port), METRICS_TOKEN },
+      { DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'warn', ROLE: 'worker', METRICS_PORT: String(port), METRICS_TOKEN, SHUTDOWN_DRAIN: '3s' },
       'worker started',
     );
   });
@@ -60,9 +60,21 @@ describe('a ROLE=worker process serves its metrics on METRICS_PORT (issue 12)', 
     }
   });
 
-  it('stops on SIGTERM', async () => {
-    await worker.stop();
-    expect(worker.alive()).to.equal(false);
+  it('on SIGTERM: /readyz answers 503 "shutdown" on new connections for SHUTDOWN_DRAIN, then the process exits 0', async () => {
+    const exited = new Promise<void>((r) => worker.child.once('exit', () => r()));
+    const started = Date.now();
+    worker.child.kill('SIGTERM');
+    const res = await (async () => {
+      for (;;) {
+        const r = await fetch(`${base}/readyz`, { headers: { Connection: 'close' } });
+        if (r.status === 503) return r;
+        await new Promise((done) => setTimeout(done, 20));
+      }
+    })();
+    expect(await res.json()).to.deep.equal({ status: 'not ready', failing: ['shutdown'], reason: 'shutting down' });
+    expect((await fetch(`${base}/healthz`, { headers: { Connection: 'close' } })).status).to.equal(200);
+    await exited;
+    expect(Date.now() - started).to.be.at.least(2500);
     expect(worker.child.exitCode).to.equal(0);
   });
 });
