@@ -157,7 +157,7 @@ export class DeliveryRunner {
       this.active.set(row.id, { deliveryId: row.id, exportId: exp.id, controller });
       const entry = exp.transports[row.transport_index] as Stored;
       const task = this.deliver(exp, run, entry, row.id, row.transport_index, outcome, files, links, controller.signal)
-        .catch((err) => this.deps.log.error({ export_id: exp.id, delivery_id: row.id, message: (err as Error).message }, 'delivery crashed'))
+        .catch((err) => this.deps.log.error({ export_id: exp.id, run_id: run.id, delivery_id: row.id, message: (err as Error).message }, 'delivery crashed'))
         .finally(() => {
           this.active.delete(row.id);
           this.tasks.delete(task);
