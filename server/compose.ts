@@ -22,6 +22,8 @@ import { fileRouters, pageRoutes } from './http/routes/file-routes.js';
 import { openApiRoutes } from './http/routes/openapi-routes.js';
 import { DatabaseOutage } from './infra/db/outage.js';
 import type { Logger } from './infra/logger.js';
+import { createMetrics, type Metrics } from './infra/metrics/metrics.js';
+import { queueFigures } from './domain/runs/queue-stats.js';
 import { LocalStorage } from './infra/storage/local-storage.js';
 import type { Storage } from './infra/storage/storage.js';
 
@@ -40,6 +42,8 @@ export interface Services {
   transports: TransportRegistry;
   /** Runs transports after runs (R-TR-1); its hooks are wired into every worker built here. */
   deliveries: DeliveryRunner;
+  /** This process's Prometheus metrics (GET /metrics, and the worker's METRICS_PORT). */
+  metrics: Metrics;
 }
 
 /** Options for schedules and transports (tests inject a clock, fast retries, a mailer, short timeouts). */
@@ -54,6 +58,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
   const storage = opts.storage ?? new LocalStorage(path.join(config.DATA_DIR, 'storage'));
   // One back-off for every background loop: a lost database is logged once per retry step, not per loop and tick.
   const outage = new DatabaseOutage(log);
+  const metrics = createMetrics(() => queueFigures(db));
   // The secret key is loaded once; a production start without SECRET_KEY fails here. It seals transport secrets
   // (issue 5) and signs unauthenticated session tokens.
   const secretKey = loadOrCreateSecretKeySync(config.DATA_DIR, config.SECRET_KEY, config.production);
@@ -91,6 +96,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     concurrency: config.DELIVERY_CONCURRENCY,
     concurrencyPerOwner: config.DELIVERY_CONCURRENCY_PER_OWNER,
     outage,
+    onEnded: metrics.deliveryEnded,
   });
   const exports = new ExportService({
     db,
@@ -111,8 +117,15 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     exports,
     transportsView: createTransportsView({ db, registry: transports, publicUrl: config.PUBLIC_URL }),
     isShuttingDown: () => shuttingDown,
+    metrics,
+    storage,
     // Files, archives and passkey downloads (issue 4) and the root page (R-FILE-10).
-    extraRouters: [...dataRouters({ db, storage, sessions, config }), ...fileRouters({ db, storage, sessions, config }), pageRoutes(), openApiRoutes()],
+    extraRouters: [
+      ...dataRouters({ db, storage, sessions, config }),
+      ...fileRouters({ db, storage, sessions, config, metrics }),
+      pageRoutes(),
+      openApiRoutes(),
+    ],
   });
   app.on('shutdown', () => {
     shuttingDown = true;
@@ -129,6 +142,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     scheduler,
     transports,
     deliveries,
+    metrics,
     createWorker: (overrides = {}) =>
       new Worker(
         {
@@ -139,6 +153,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
           producers,
           onPublished: deliveries.onPublished,
           onFailed: deliveries.onFailed,
+          onRunEnded: metrics.runFinished,
           outage,
           // Each sweep on its own, so one failing (for one owner's row) does not stop the others.
           onSweep: async () => {

@@ -57,6 +57,9 @@ export const DEFAULTS = {
   HTTP_REQUEST_TIMEOUT: '1h',
   HTTP_KEEP_ALIVE_TIMEOUT: '5s',
   HTTP_IDLE_TIMEOUT: '2m',
+  METRICS_PORT: '9464',
+  METRICS_TOKEN: '',
+  SHUTDOWN_DRAIN: '0s',
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -83,6 +86,14 @@ const duration = z.string().transform((v, ctx) => {
   const ms = parseDuration(v);
   if (ms === null || ms <= 0 || ms > MAX_DURATION_MS) {
     ctx.addIssue({ code: 'custom', message: 'must be a duration from 1ms to 3650d, such as 90s, 30m, 24h or 3d' });
+    return z.NEVER;
+  }
+  return ms;
+});
+const durationOrZero = z.string().transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === null || ms > 3_600_000) {
+    ctx.addIssue({ code: 'custom', message: 'must be a duration from 0s to 1h, such as 0s, 10s or 1m' });
     return z.NEVER;
   }
   return ms;
@@ -185,6 +196,9 @@ const schema = z.object({
   HTTP_REQUEST_TIMEOUT: duration,
   HTTP_KEEP_ALIVE_TIMEOUT: duration,
   HTTP_IDLE_TIMEOUT: duration,
+  METRICS_PORT: int(0, 65535),
+  SHUTDOWN_DRAIN: durationOrZero,
+  METRICS_TOKEN: z.string().refine((v) => v === '' || /^[\x21-\x7e]{16,}$/.test(v), 'must be empty or at least 16 printable characters without spaces'),
 });
 
 function folderProblem(p: string): string | null {
@@ -219,7 +233,7 @@ function isSecretKey(value: string): boolean {
 }
 
 // Values of these variables are never echoed in an error: they are secrets, or URLs that may carry a password.
-const SECRET_VARS = new Set<string>(['SECRET_KEY', 'S3_SECRET_ACCESS_KEY', 'DEMO_PASSWORD', 'S3_ACCESS_KEY_ID']);
+const SECRET_VARS = new Set<string>(['SECRET_KEY', 'S3_SECRET_ACCESS_KEY', 'DEMO_PASSWORD', 'S3_ACCESS_KEY_ID', 'METRICS_TOKEN']);
 const URL_VARS = new Set<string>(['DATABASE_URL', 'SMTP_URL', 'PUBLIC_URL', 'FRONTEND_URL', 'S3_ENDPOINT']);
 
 /**

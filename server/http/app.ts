@@ -6,12 +6,15 @@ import type { TransportsView } from '../domain/exports/export-presenter.js';
 import type { ExportService } from '../domain/exports/export-service.js';
 import type { SessionService } from '../domain/sessions/sessions.js';
 import type { Logger } from '../infra/logger.js';
+import type { Metrics } from '../infra/metrics/metrics.js';
+import type { Storage } from '../infra/storage/storage.js';
 import { requireUser } from './middleware/auth.js';
 import { errorMiddleware } from './middleware/errors.js';
 import { queryText } from './middleware/query-text.js';
 import { requestContext } from './middleware/request-context.js';
 import { exportRoutes } from './routes/export-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { metricsRoutes } from './routes/metrics-routes.js';
 import { sessionRoutes } from './routes/session-routes.js';
 
 export interface AppDeps {
@@ -22,6 +25,8 @@ export interface AppDeps {
   exports: ExportService;
   transportsView: TransportsView;
   isShuttingDown: () => boolean;
+  metrics: Metrics;
+  storage: Storage;
   /** Extra routers mounted by later modules (files, objects, assets, search). */
   extraRouters?: Router[];
 }
@@ -37,12 +42,13 @@ export function createApp(deps: AppDeps): Koa {
     if (gone) log.debug({ err }, 'response stream ended early');
     else log.warn({ err }, 'response stream failed');
   });
-  app.use(requestContext(deps.log));
+  app.use(requestContext(deps.log, deps.metrics));
   app.use(errorMiddleware);
   app.use(queryText);
 
-  const health = healthRoutes(deps.db, deps.isShuttingDown);
+  const health = healthRoutes({ db: deps.db, storage: deps.storage, log: deps.log, isShuttingDown: deps.isShuttingDown });
   app.use(health.routes());
+  app.use(metricsRoutes(deps.metrics, deps.config.METRICS_TOKEN).routes());
   const session = sessionRoutes(deps.sessions, deps.config.BODY_LIMIT);
   app.use(session.routes()).use(session.allowedMethods());
 

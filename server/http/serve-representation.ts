@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable, Transform } from 'node:stream';
 import type { Context } from 'koa';
 import { stripBidi, wellFormed } from '../domain/file-names.js';
 import type { Representation } from '../domain/files/representation.js';
@@ -82,6 +82,34 @@ const primed = (s: Readable, signal: AbortSignal): Promise<Readable> =>
 
 const ignore = () => {};
 
+/** Where a served body is counted: bytes sent and bodies in flight of its kind (the metrics' labelled children). */
+export interface ServedMeter {
+  bytes: { inc(n: number): void };
+  inFlight: { inc(): void; dec(): void };
+}
+
+/**
+ * The body as sent, counted: every chunk that passes adds to the bytes served (so a scrape during a long download
+ * sees it progress, and an abandoned one counts what went out), and the stream is in flight until it closes. The
+ * pipeline destroys the source with the counter, whichever ends first, so file handles are closed on abort too.
+ */
+function metered(body: Readable, meter: ServedMeter, state: SentBytesState): Readable {
+  state.sentBytes = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      state.sentBytes = (state.sentBytes ?? 0) + chunk.length;
+      meter.bytes.inc(chunk.length);
+      cb(null, chunk);
+    },
+  });
+  meter.inFlight.inc();
+  counter.once('close', () => meter.inFlight.dec());
+  pipeline(body, counter, ignore);
+  return counter;
+}
+
+type SentBytesState = { sentBytes?: number };
+
 /**
  * Nobody is left to answer: Koa must not touch the closed response. 499 (nginx's "client closed request") is only
  * what the request log shows; it is never sent.
@@ -100,7 +128,7 @@ const leave = (ctx: Context) => {
 export async function serveRepresentation(
   ctx: Context,
   rep: Representation,
-  opts: { disposition?: 'inline' | 'attachment'; cacheControl: string },
+  opts: { disposition?: 'inline' | 'attachment'; cacheControl: string; meter?: ServedMeter },
 ): Promise<void> {
   ctx.set('Cache-Control', opts.cacheControl);
   ctx.set('X-Content-Type-Options', 'nosniff');
@@ -165,6 +193,13 @@ export async function serveRepresentation(
     return leave(ctx);
   }
   ctx.status = status;
+  if (opts.meter) {
+    const state = ctx.state as SentBytesState;
+    if (Buffer.isBuffer(body)) {
+      opts.meter.bytes.inc(body.length);
+      state.sentBytes = body.length;
+    } else body = metered(body, opts.meter, state);
+  }
   ctx.body = body;
   ctx.type = rep.contentType;
   if (length !== null) ctx.length = length;

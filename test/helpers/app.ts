@@ -9,7 +9,9 @@ import { composeServices, type ScheduleTransportOptions, type Services } from '.
 import type { Producer } from '../../server/domain/runs/run-context.js';
 import { createUser } from '../../server/domain/users/users-repo.js';
 import { createHttpServer } from '../../server/http/server.js';
+import { pino } from 'pino';
 import { createLogger } from '../../server/infra/logger.js';
+import { rememberSecret, suiteLogStream } from './log-capture.js';
 import { createTestDatabase } from './cluster.js';
 import { checkedAgent } from './openapi-agent.js';
 
@@ -44,8 +46,15 @@ export async function startTestApp(
     WORKER_CONCURRENCY: '2',
     ...opts.env,
   });
-  const log = createLogger(config.LOG_LEVEL, opts.logDestination);
+  // Besides where the test wants them (stdout with TEST_LOG_LEVEL), every line at debug goes to the run's capture,
+  // which the root hook greps for the secrets used (issue 12).
+  const wanted = opts.logDestination ?? (config.LOG_LEVEL === 'silent' ? null : process.stdout);
+  const streams: pino.StreamEntry[] = [{ level: 'debug', stream: suiteLogStream() }];
+  if (wanted) streams.push({ level: config.LOG_LEVEL as pino.Level, stream: wanted });
+  const log = createLogger(config.LOG_LEVEL === 'trace' ? 'trace' : 'debug', pino.multistream(streams) as unknown as NodeJS.WritableStream);
   const services = composeServices(config, database.db, log, { producers: opts.producers, ...opts.compose });
+  // As main does before serving: the storage root exists (and /readyz finds it).
+  await services.storage.prepare?.();
   const server = createHttpServer(services.app, config);
   server.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
@@ -63,6 +72,8 @@ export async function startTestApp(
         .post('/api/v1/session/authenticate')
         .query({ token: s.body.token, login, password })
         .expect(200);
+      rememberSecret(password);
+      rememberSecret(s.body.token);
       return { token: s.body.token as string, userId: user.id };
     },
     async close() {

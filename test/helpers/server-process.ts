@@ -33,8 +33,10 @@ export async function freePort(): Promise<number> {
 /** `ready`: the line that says the process is up ('listening on' for the API; 'worker started' for ROLE=worker). */
 export async function startServerProcess(env: Record<string, string>, ready = 'listening on'): Promise<ServerProcess> {
   const port = await freePort();
+  // A ROLE=worker process serves its metrics on METRICS_PORT (9464 by default): a free one, so runs never collide.
+  const metricsPort = await freePort();
   const child = spawn(process.execPath, ['--enable-source-maps', 'dist/server/main.js'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', METRICS_PORT: String(metricsPort), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

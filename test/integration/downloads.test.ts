@@ -10,6 +10,7 @@ import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
 import { checkTarReaders, checkZipReaders, type Expected } from '../helpers/archive-readers.js';
 import { FileProducer, type PlannedFile } from '../helpers/file-producer.js';
 import { rawRequest } from '../helpers/raw-http.js';
+import { rememberSecret } from '../helpers/log-capture.js';
 
 const FRONTEND = 'https://ui.example';
 const SMALL: PlannedFile[] = [
@@ -78,6 +79,7 @@ describe('passkey downloads (R-FILE-5, R-FILE-6, R-FILE-7, R-EXP-12)', function 
     const e = await published(id);
     const links = e._transports.flatMap(linksOf);
     const { passkey } = await app.db('exports').where({ id }).first();
+    rememberSecret(passkey);
     fotos = { id, links, expected: await expectedOf(id, e, SMALL), passkey, runId: e._last_run._id };
   });
   after(async () => {

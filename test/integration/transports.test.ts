@@ -14,9 +14,11 @@ import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
 import { GateProducer } from '../helpers/producers.js';
 import { type S3TestServer, startS3Server } from '../domain/transports/servers/s3-server.js';
 import { type SftpTestServer, startSftpServer } from '../domain/transports/servers/sftp-server.js';
+import { rememberSecret } from '../helpers/log-capture.js';
 import { type MailCatcher, startMailCatcher } from '../helpers/mail-catcher.js';
 
 const PASSWORD = 'sftp-Secret-9f3-XYZ';
+rememberSecret(PASSWORD);
 const HOOK_SECRET = 'hook-Secret-77-abc';
 
 /** R-TR end to end: API → run → delivery runner → real servers on loopback (the transport tests' servers). */

@@ -120,6 +120,7 @@ export class DownloadService {
           size: layout.totalSize,
           etag: archiveEtag(layout),
           contentType: ZIP_TYPE,
+          kind: packer === 'zip' ? 'download' : 'split_part',
           open: async (start, end, signal) => streamZipRange(layout, start, end, openData, signal, HTTP_ARCHIVE_OPTIONS),
         };
       }
@@ -131,11 +132,12 @@ export class DownloadService {
           size: layout.totalSize,
           etag: archiveEtag(layout),
           contentType: 'application/x-tar',
+          kind: 'tar',
           open: async (start, end, signal) => streamTarRange(layout, start, end, openData, signal, HTTP_ARCHIVE_OPTIONS),
         };
       }
       // tar_gz: gzip output length isn't predictable, so no length, no ranges and no validator.
-      return { ...base, size: null, etag: null, contentType: 'application/gzip', open: async (_s, _e, signal) => streamTarGz(layout, openData, signal, HTTP_ARCHIVE_OPTIONS) };
+      return { ...base, size: null, etag: null, contentType: 'application/gzip', kind: 'tar', open: async (_s, _e, signal) => streamTarGz(layout, openData, signal, HTTP_ARCHIVE_OPTIONS) };
     }
     throw fileNotFound(name);
   }

@@ -11,6 +11,8 @@ export interface Representation {
   etag: string | null;
   lastModified: Date;
   contentType: string;
+  /** What a passkey download serves, for the metrics: a whole ZIP, one part of a split ZIP, or a tar (.gz). */
+  kind?: 'download' | 'split_part' | 'tar';
   /** Download name offered in Content-Disposition. */
   fileName: string;
   /** Bytes [start, end] (inclusive); for size null the whole body (0, -1). Must open its sources before resolving. */

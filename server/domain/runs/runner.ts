@@ -23,6 +23,8 @@ export interface RunnerDeps {
   onFailed?: (run: RunRow, reason: string) => Promise<void>;
   /** Extra housekeeping run by the worker's periodic sweep (expiry of downloads, stale deliveries). */
   onSweep?: () => Promise<void>;
+  /** Told how each run attempt of this process ended and how long it took (the run duration histogram). */
+  onRunEnded?: (outcome: 'done' | 'failed' | 'aborted', seconds: number) => void;
   /** Shared back-off of the process's background loops while the database is unreachable. */
   outage?: DatabaseOutage;
 }
@@ -50,6 +52,8 @@ export async function executeRun(
 ): Promise<void> {
   const prefix = `${runFolder(run)}${run.attempts}/`;
   const log = deps.log.child({ run_id: run.id, export_id: run.export_id, attempt: run.attempts });
+  const started = performance.now();
+  const ended = (outcome: 'done' | 'failed' | 'aborted') => deps.onRunEnded?.(outcome, (performance.now() - started) / 1000);
   try {
     const exp = (await deps.db('exports').where({ id: run.export_id }).first()) as ExportRow | undefined;
     if (!exp) throw new RunAborted('export deleted');
@@ -75,15 +79,18 @@ export async function executeRun(
       progress,
     });
     if (!published) throw new RunAborted('run no longer ours');
+    ended('done');
     log.info({ files: staging.files.length, objects: ctx.counts.objects }, 'run published');
     // A failing hook must not reach the catch below: that would delete the files just published.
     await deps.onPublished?.({ ...run, state: 'done', files_prefix: prefix }).catch((err) => log.warn({ err }, 'onPublished hook failed'));
   } catch (e) {
     await deps.storage.deletePrefix(runFolder(run)).catch((err) => log.warn({ err }, 'could not remove staging'));
     if (signal.aborted || e instanceof RunAborted) {
+      ended('aborted');
       log.info({ reason: String(signal.reason ?? (e as Error).message) }, 'run aborted');
       return;
     }
+    ended('failed');
     log.error({ err: e }, 'run failed');
     const reason = failureReason(e);
     if (await failRun(deps.db, run, workerId, reason)) {

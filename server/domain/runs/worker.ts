@@ -85,7 +85,7 @@ export class Worker {
     const progress: Progress = { objects_done: 0, objects_total: 0, files_done: 0, bytes_written: 0, percent: 0 };
     const entry: Active = { run, controller, progress, done: Promise.resolve() };
     entry.done = executeRun(this.deps, run, this.id, controller.signal, progress)
-      .catch((err) => this.deps.log.error({ err, run_id: run.id }, 'run crashed'))
+      .catch((err) => this.deps.log.error({ err, export_id: run.export_id, run_id: run.id, attempt: run.attempts }, 'run crashed'))
       .finally(() => {
         this.active.delete(run.id);
         void this.tick();
@@ -103,7 +103,7 @@ export class Worker {
         // undefined: the database is unreachable; the lease decides once it is back.
         if (ours === false) entry.controller.abort(new RunAborted('the run was stopped or taken over'));
       } catch (err) {
-        this.deps.log.warn({ err, run_id: entry.run.id }, 'heartbeat failed');
+        this.deps.log.warn({ err, export_id: entry.run.export_id, run_id: entry.run.id, attempt: entry.run.attempts }, 'heartbeat failed');
       }
     }
   }
@@ -126,7 +126,7 @@ export class Worker {
           for (const run of failed) {
             await this.deps.storage
               .deletePrefix(runFolder(run))
-              .catch((err) => this.deps.log.error({ err, run_id: run.id }, 'staging not removed'));
+              .catch((err) => this.deps.log.error({ err, export_id: run.export_id, run_id: run.id, attempt: run.attempts }, 'staging not removed'));
           }
         });
         const { PREVIOUS_RUNS_TTL: ttlMs, PREVIOUS_RUNS_KEPT: kept } = this.deps.config;

@@ -60,6 +60,8 @@ export interface DeliveryRunnerDeps {
   concurrencyPerOwner?: number;
   /** Shared back-off of the process's background loops while the database is unreachable. */
   outage?: DatabaseOutage;
+  /** Told how each delivery this process ran ended (the deliveries counter). */
+  onEnded?: (type: string, outcome: 'done' | 'failed' | 'cancelled') => void;
 }
 
 export const DEFAULT_DELIVERY_CONCURRENCY = 8;
@@ -155,7 +157,7 @@ export class DeliveryRunner {
       this.active.set(row.id, { deliveryId: row.id, exportId: exp.id, controller });
       const entry = exp.transports[row.transport_index] as Stored;
       const task = this.deliver(exp, run, entry, row.id, row.transport_index, outcome, files, links, controller.signal)
-        .catch((err) => this.deps.log.error({ export_id: exp.id, delivery_id: row.id, message: (err as Error).message }, 'delivery crashed'))
+        .catch((err) => this.deps.log.error({ export_id: exp.id, run_id: run.id, delivery_id: row.id, message: (err as Error).message }, 'delivery crashed'))
         .finally(() => {
           this.active.delete(row.id);
           this.tasks.delete(task);
@@ -195,7 +197,8 @@ export class DeliveryRunner {
     const type = String(entry.type);
     const transport = registry.getTransport(type);
     const secrets = secretValues(registry, entry, secretKey);
-    const log = this.deps.log.child({ export_id: exp.id, run_id: run.id, transport: index, type });
+    const log = this.deps.log.child({ export_id: exp.id, run_id: run.id, delivery_id: deliveryId, transport: index, type });
+    const ended = (outcome: 'done' | 'failed' | 'cancelled') => this.deps.onEnded?.(type, outcome);
     const ctx: DeliveryContext = {
       exportId: exp.id,
       exportName: exp.name,
@@ -216,46 +219,52 @@ export class DeliveryRunner {
     for (let attempt = 1; attempt <= DELIVERY_ATTEMPTS; attempt++) {
       // Each attempt holds a slot (R-ROB-8); a waiting delivery stays `pending`, the back-off holds none.
       const release = await this.slots.acquire(ctx.ownerId ?? 0, signal);
-      if (!release) return this.cancelled(deliveryId, signal);
+      if (!release) {
+        ended('cancelled');
+        return this.cancelled(deliveryId, signal);
+      }
       const outcome = await this.attempt(deliveryId, attempt, () => transport.deliver(deliveryOptions(registry, entry, secretKey), ctx), {
         signal,
         type,
         secrets,
         log,
       }).finally(release);
-      if (outcome === 'ended') return;
+      if (outcome === 'done' || outcome === 'cancelled') return ended(outcome);
       reason = outcome.reason;
       if (outcome.permanent) {
         // A refusal by policy (destination, mail cap) gives the same answer every time: fail now (R-ROB-5).
         await endDeliveries(db, (q) => q.where({ id: deliveryId }), 'failed', reason, { attempts: attempt });
-        return;
+        log.warn({ attempt, reason }, 'delivery failed');
+        return ended('failed');
       }
       if (attempt < DELIVERY_ATTEMPTS) await sleep(this.delay(attempt), signal);
     }
     await endDeliveries(db, (q) => q.where({ id: deliveryId }), 'failed', reason, { attempts: DELIVERY_ATTEMPTS });
+    log.warn({ attempt: DELIVERY_ATTEMPTS, reason }, 'delivery failed');
+    ended('failed');
   }
 
-  /** One attempt: 'ended' when the delivery is finished (done or cancelled), else why it failed. */
+  /** One attempt: 'done' or 'cancelled' when the delivery is finished, else why it failed. */
   private async attempt(
     deliveryId: number,
     attempt: number,
     run: () => Promise<void>,
     o: { signal: AbortSignal; type: string; secrets: string[]; log: Logger },
-  ): Promise<'ended' | { reason: string; permanent: boolean }> {
+  ): Promise<'done' | 'cancelled' | { reason: string; permanent: boolean }> {
     const { db } = this.deps;
     if (o.signal.aborted || !(await this.claimAttempt(deliveryId, attempt))) {
       await this.cancelled(deliveryId, o.signal);
-      return 'ended';
+      return 'cancelled';
     }
     try {
       await run();
       await endDeliveries(db, (q) => q.where({ id: deliveryId, state: 'processing' }), 'done', null);
       o.log.info({ attempt }, 'transport delivered');
-      return 'ended';
+      return 'done';
     } catch (err) {
       if (o.signal.aborted) {
         await this.cancelled(deliveryId, o.signal);
-        return 'ended';
+        return 'cancelled';
       }
       const reason = redact(
         isTransportError(err) ? err.message : `The ${o.type} delivery failed because of an internal error.`,

@@ -8,6 +8,7 @@ import { DownloadService } from '../../domain/files/download-service.js';
 import { FileService } from '../../domain/files/file-service.js';
 import { invalidValue } from '../../domain/errors.js';
 import type { SessionService } from '../../domain/sessions/sessions.js';
+import type { Metrics, ServedKind } from '../../infra/metrics/metrics.js';
 import type { Storage } from '../../infra/storage/storage.js';
 import { currentUser, requireUser } from '../middleware/auth.js';
 import type { BrowserErrorState } from '../middleware/errors.js';
@@ -56,7 +57,8 @@ const browserErrors =
  * `disposition` is set; `?run=<runId>` pins a run, R-ROB-9), and anonymous `download/<passkey>/[run/<runId>/]<file name>`
  * (always browser errors), under both prefixes.
  */
-export function fileRouters(deps: { db: Knex; storage: Storage; sessions: SessionService; config: Config }): Router[] {
+export function fileRouters(deps: { db: Knex; storage: Storage; sessions: SessionService; config: Config; metrics?: Metrics }): Router[] {
+  const meter = (kind: ServedKind) => deps.metrics?.served(kind);
   const files = new FileService(deps);
   const downloads = new DownloadService(deps);
   const frontendUrl = deps.config.FRONTEND_URL.replace(/\/+$/, '');
@@ -67,17 +69,17 @@ export function fileRouters(deps: { db: Knex; storage: Storage; sessions: Sessio
     router.get(['/:id/file', '/:id/file/{*path}'], ...owner, async (ctx) => {
       const disposition = dispositionOf(ctx);
       const rep = await files.file(currentUser(ctx).id, exportIdOf(ctx), rawTail(ctx, 'file'), queryString(ctx, 'filename'), queryString(ctx, 'run'));
-      await serveRepresentation(ctx, rep, { disposition, cacheControl: CACHE });
+      await serveRepresentation(ctx, rep, { disposition, cacheControl: CACHE, meter: meter('file') });
     });
     router.get(['/:id/zip', '/:id/zip/{*path}'], ...owner, async (ctx) => {
       const disposition = dispositionOf(ctx);
       const rep = await files.zip(currentUser(ctx).id, exportIdOf(ctx), rawTail(ctx, 'zip'), queryString(ctx, 'filename'), queryString(ctx, 'run'));
-      await serveRepresentation(ctx, rep, { disposition: disposition ?? 'attachment', cacheControl: CACHE });
+      await serveRepresentation(ctx, rep, { disposition: disposition ?? 'attachment', cacheControl: CACHE, meter: meter('zip') });
     });
     router.get(['/:id/download', '/:id/download/{*rest}'], browserErrors(frontendUrl, true), async (ctx) => {
       const [passkey = '', ...name] = rawTail(ctx, 'download').split('/');
       const rep = await downloads.resolve(exportIdOf(ctx), passkey, name.join('/'), ctx.ip);
-      await serveRepresentation(ctx, rep, { disposition: dispositionOf(ctx) ?? 'attachment', cacheControl: CACHE });
+      await serveRepresentation(ctx, rep, { disposition: dispositionOf(ctx) ?? 'attachment', cacheControl: CACHE, meter: meter(rep.kind ?? 'download') });
     });
     return router;
   });

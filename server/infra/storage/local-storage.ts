@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs';
-import { chmod, mkdir, open, opendir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, chmod, mkdir, open, opendir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -36,6 +37,13 @@ export class LocalStorage implements Storage {
   /** At start, so a server that only serves downloads closes an old 0755 storage folder too. */
   prepare(): Promise<void> {
     return this.ensureRoot();
+  }
+
+  /** The root is still there, a folder, and ours to read, write and enter (an unmounted volume fails here). */
+  async check(): Promise<void> {
+    const s = await stat(this.root);
+    if (!s.isDirectory()) throw new Error(`${this.root} is not a folder`);
+    await access(this.root, constants.R_OK | constants.W_OK | constants.X_OK);
   }
 
   private full(key: string): string {

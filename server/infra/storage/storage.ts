@@ -36,4 +36,6 @@ export interface Storage {
   localPath(key: string): string | null;
   /** Called once at start, before anything is served: creates the root and enforces its permissions. */
   prepare?(): Promise<void>;
+  /** Readiness (/readyz): rejects when the backend can't be used now (root gone or not writable, bucket unreachable). */
+  check?(): Promise<void>;
 }
