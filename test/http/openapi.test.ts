@@ -54,7 +54,7 @@ describe('OpenAPI document (SPEC §13)', () => {
     const b = await t.request.get('/api/v1/v1/openapi.json').expect(200);
     expect(a.body).to.deep.equal(b.body);
     expect(a.body.paths['/api/v1/v1/export/{id}/download/{rest}'].get.security).to.deep.equal([]);
-    expect(Object.keys(a.body.components.securitySchemes)).to.have.members(['token', 'exportToken', 'bearer']);
+    expect(Object.keys(a.body.components.securitySchemes)).to.have.members(['token', 'exportToken', 'bearer', 'metricsToken']);
   });
 
   it('(c) the response checker rejects a body, a status or a header the document does not describe', () => {

@@ -33,4 +33,5 @@ export const securitySchemes = {
   token: { type: 'apiKey', in: 'query', name: 'token', description: 'Session token from GET /api/v1/session' },
   exportToken: { type: 'apiKey', in: 'header', name: 'X-Export-Token' },
   bearer: { type: 'http', scheme: 'bearer', description: 'The session token as a bearer token' },
+  metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when set, for GET /metrics' },
 } as const;

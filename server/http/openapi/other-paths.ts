@@ -121,14 +121,34 @@ export const servicePaths: Record<string, Json> = {
       responses: { '200': jsonResponse('Health', 'Up') },
     },
   },
+  '/metrics': {
+    get: {
+      tags: ['service'],
+      summary: 'Prometheus metrics (text exposition format)',
+      description: 'Without METRICS_TOKEN anyone may read it; with it, `Authorization: Bearer <METRICS_TOKEN>` is needed.',
+      security: [{}, { metricsToken: [] }],
+      responses: {
+        '200': {
+          description: 'The metrics',
+          headers: { 'Cache-Control': header('string', 'no-store') },
+          content: { 'text/plain': { schema: { type: 'string' } } },
+        },
+        '401': {
+          ...jsonResponse('Error', 'METRICS_TOKEN is set and the bearer token is missing or wrong'),
+          headers: { 'WWW-Authenticate': header('string', 'Bearer realm="metrics"') },
+        },
+        ...errors(),
+      },
+    },
+  },
   '/readyz': {
     get: {
       tags: ['service'],
-      summary: 'The database answers and the schema is current',
+      summary: 'The database answers, no migration is pending and the storage is usable',
       security: [],
       responses: {
         '200': jsonResponse('Readiness', 'Ready'),
-        '503': jsonResponse('Readiness', 'Not ready; reason says why'),
+        '503': jsonResponse('Readiness', 'Not ready (or shutting down); failing names the parts, reason says why'),
       },
     },
   },

@@ -121,7 +121,12 @@ export const asset = z.object({
 export const searchResult = z.object({ count: z.int(), offset: z.int(), limit: z.int(), objects: z.array(objectOut) });
 
 export const health = z.object({ status: z.literal('ok') });
-export const readiness = z.object({ status: z.string(), reason: z.string().optional() });
+export const readiness = z.object({
+  status: z.string(),
+  /** Which parts failed: database, migrations, storage, shutdown. */
+  failing: z.array(z.string()).optional(),
+  reason: z.string().optional(),
+});
 
 export const credentials = z.object({ token: z.string().optional(), login: z.string(), password: z.string() });
 
