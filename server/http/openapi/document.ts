@@ -21,7 +21,6 @@ export function openApiDocument(): Json {
         'object {realm, code, description, parameters} (uuid on 5xx), except on browser-facing file routes, which ' +
         'redirect to the front end with the error key in the fragment.',
     },
-    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     tags: ['session', 'exports', 'files', 'data', 'service'].map((name) => ({ name })),
     paths: {
       ...sessionPaths,
