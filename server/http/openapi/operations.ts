@@ -23,7 +23,7 @@ const ERROR_MEANING: Record<number, string> = {
   503: 'The database is overloaded or unreachable, or a statement took too long; try again',
 };
 
-/** The SPEC §2 error body for each of `statuses`, plus the ones every route can answer. */
+/** The error body (docs/errors.md) for each of `statuses`, plus the ones every route can answer. */
 export function errors(...statuses: number[]): Json {
   const all = [...new Set([...statuses, 404, 405, 500, 503])].sort();
   return Object.fromEntries(

@@ -20,7 +20,7 @@ export const errorBody = z
     parameters: z.record(z.string(), z.unknown()),
     uuid: z.uuid().optional().describe('Only on 5xx: the same uuid is in the server log line'),
   })
-  .describe('SPEC §2 error: every failure, whatever the status');
+  .describe('The error shape of every failure, whatever the status (docs/errors.md)');
 
 const user = z.object({ _id: z.int(), login: z.string(), name: z.string().nullable(), email: z.string().nullable() });
 

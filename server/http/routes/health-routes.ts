@@ -27,6 +27,13 @@ const within = async (check: Check): Promise<string | null> => {
  * starts the shutdown, so a load balancer drains it). A 503 names the failing parts; what went wrong in detail is
  * logged, not told to the anonymous prober (it could name hosts or folders).
  */
+/** What a failing check means, for the 503's reason (the detail goes to the log, not to an anonymous prober). */
+const FAILED: Record<string, string> = {
+  database: 'the database does not answer',
+  migrations: 'the pending migrations cannot be read',
+  storage: 'the storage is not accessible',
+};
+
 export function healthRoutes(deps: { db: Knex; storage: Storage; log: Logger; isShuttingDown: () => boolean }) {
   const { db, storage, log } = deps;
   const checks: Record<string, Check> = {
@@ -56,7 +63,7 @@ export function healthRoutes(deps: { db: Knex; storage: Storage; log: Logger; is
       names.map((name) =>
         within(checks[name]).catch((e: unknown) => {
           (ctx.state.log ?? log).warn({ check: name, message: (e as Error).message }, 'readiness check failed');
-          return name === 'database' ? 'the database does not answer' : 'the storage is not accessible';
+          return FAILED[name] ?? `the ${name} check failed`;
         }),
       ),
     );

@@ -37,7 +37,7 @@ const load = (file: string) => {
   return p;
 };
 
-/** SPEC §13: `GET <prefix>/openapi.json` under both prefixes, and the browsable reference at /api/docs. */
+/** R-SCALE-4: `GET <prefix>/openapi.json` under both prefixes, and the browsable reference at /api/docs. */
 export function openApiRoutes(): Router {
   const router = new Router();
   router.get(
@@ -56,7 +56,7 @@ export function openApiRoutes(): Router {
   });
   router.get('/api/docs/:asset', async (ctx) => {
     const asset = Object.hasOwn(ASSETS, ctx.params.asset) ? ASSETS[ctx.params.asset] : undefined;
-    if (!asset) return; // the router's 404 renders the SPEC §2 error
+    if (!asset) return; // the router's 404 renders the error shape
     ctx.type = asset.type;
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.set('X-Content-Type-Options', 'nosniff');
