@@ -185,6 +185,8 @@ describe('OpenAPI document (SPEC §13)', () => {
   it('/api/docs serves the reference from local files, without inline script', async () => {
     const page = await t.request.get('/api/docs').expect(200).expect('Content-Type', /html/);
     expect(page.headers['content-security-policy']).to.match(/script-src 'self'(;|$)/);
+    expect(page.headers['content-security-policy']).to.match(/style-src 'self'(;|$)/);
+    expect(page.headers['content-security-policy']).not.to.include('unsafe-inline');
     const scripts = [...page.text.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
     expect(scripts.length).to.be.greaterThan(0);
     for (const [, attrs, inline] of scripts) {
