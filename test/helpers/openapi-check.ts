@@ -32,6 +32,35 @@ export function routerOperations(app: Koa): Set<string> {
   return out;
 }
 
+/**
+ * The query parameter names of every `METHOD template`, read off the routers: the zod schema of the `query(schema)`
+ * middleware (server/http/query.ts) each route validates its query with; none for routes without one.
+ */
+export function routerQueryParameters(app: Koa): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const mw of app.middleware as Array<{ router?: Router }>) {
+    for (const layer of mw.router?.stack ?? []) {
+      const schemas = (layer.stack as Array<{ querySchema?: { shape: object } }>).flatMap((f) => f.querySchema ?? []);
+      const names = schemas.flatMap((q) => Object.keys(q.shape)).sort();
+      for (const m of layer.methods) if (m !== 'HEAD') out.set(`${m} ${toTemplate(String(layer.path))}`, names);
+    }
+  }
+  return out;
+}
+
+/** The names of the `in: query` parameters of every documented operation. */
+export function documentQueryParameters(doc: Json): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [p, item] of Object.entries(doc.paths as Json)) {
+    for (const m of METHODS) {
+      if (!item[m]) continue;
+      const params = (item[m].parameters ?? []) as { in: string; name: string }[];
+      out.set(`${m.toUpperCase()} ${p}`, params.filter((x) => x.in === 'query').map((x) => x.name).sort());
+    }
+  }
+  return out;
+}
+
 export function documentOperations(doc: Json): Set<string> {
   const out = new Set<string>();
   for (const [p, item] of Object.entries(doc.paths as Json)) {
@@ -70,6 +99,15 @@ export interface ReceivedResponse {
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
   text?: string;
+}
+
+/** A validator of one schema of the document (`#/components/schemas/X`), with ajv as the response checker uses it. */
+export function schemaValidator(ref: string, doc: Json = openApiDocument()): ((value: unknown) => boolean) & { errors(): string } {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addSchema({ $id: 'openapi.json', components: doc.components });
+  const v = ajv.compile({ $ref: `openapi.json${ref}` });
+  return Object.assign((value: unknown) => v(value), { errors: () => ajv.errorsText(v.errors) });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import net from 'node:net';
+import { captureChildLogs } from './log-capture.js';
 
 /**
  * The compiled server (`dist/server/main.js`, as `npm start` runs it) in its own process, so a crash, its open file
@@ -39,6 +40,8 @@ export async function startServerProcess(env: Record<string, string>, ready = 'l
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', METRICS_PORT: String(metricsPort), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // The root hook greps these logs for the secrets the tests used, as it does the in-process apps' logs.
+  captureChildLogs(child, `${env.ROLE ?? 'all'} on port ${port}`);
   let out = '';
   child.stdout?.on('data', (d) => {
     out += d;

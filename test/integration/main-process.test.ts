@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { createTestDatabase } from '../helpers/cluster.js';
+import { captureChildLogs, rememberSecret } from '../helpers/log-capture.js';
 
 // As `npm start` runs it: the compiled build, no wrapper process between the signal and the server.
 const START = ['dist/server/main.js'];
@@ -20,6 +21,8 @@ async function freePort(): Promise<number> {
 }
 
 function collect(child: ChildProcess) {
+  // The root hook greps these logs for the secrets the tests used.
+  captureChildLogs(child, START.join(' '));
   let out = '';
   child.stdout?.on('data', (d) => {
     out += d;
@@ -43,7 +46,8 @@ describe('the server process (R-RUN-1, R-RUN-4, R-RUN-5)', function () {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'em-main-'));
     const port = await freePort();
     const child = spawn(process.execPath, START, {
-      env: { ...process.env, DATABASE_URL: database.url, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' },
+      // info: the access lines (the login below sends its token and password in the query) reach the leak check.
+      env: { ...process.env, DATABASE_URL: database.url, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info' },
     });
     const output = collect(child);
     try {
@@ -57,6 +61,7 @@ describe('the server process (R-RUN-1, R-RUN-4, R-RUN-5)', function () {
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect(ready.status).to.equal(200);
       const session = (await (await fetch(`http://127.0.0.1:${port}/api/v1/session`)).json()) as { token: string };
+      rememberSecret(session.token);
       const auth = await fetch(
         `http://127.0.0.1:${port}/api/v1/session/authenticate?token=${session.token}&login=demo&password=demo`,
         { method: 'POST' },

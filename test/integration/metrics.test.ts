@@ -39,7 +39,13 @@ describe('Prometheus metrics at GET /metrics (issue 12)', function () {
       { path: 'objects.csv', data: Buffer.from('id;name\n1;Äpfel\n') },
       { path: 'bilder/a.bin', data: Buffer.alloc(70_000, 7) },
     ]);
-    const body = { export: { name: 'Measured', type: 'export' }, _transports: [{ type: 'download', packer: 'zip' }, { type: 'download', packer: 'tar' }] };
+    const body = { export: { name: 'Measured', type: 'export' }, _transports: [
+        { type: 'download', packer: 'zip' },
+        { type: 'download', packer: 'tar' },
+        // Small enough for one part, which is still served as a split part (`<name>.1.zip`).
+        { type: 'download', packer: 'zip_10mb' },
+      ],
+    };
     exportId = (await app.request.put('/api/v1/export').query({ token }).send(body).expect(200)).body.export._id;
     // No worker yet: the run waits. Made two minutes old so the age is unmistakable.
     await app.db('runs').where({ export_id: exportId }).update({ created_at: app.db.raw("now() - interval '120 seconds'") });
@@ -67,19 +73,26 @@ describe('Prometheus metrics at GET /metrics (issue 12)', function () {
     expect(sample(m, 'export_manager_runs', { state: 'pending' })).to.equal(0);
     expect(m.find((f) => f.name === 'export_manager_run_duration_seconds')?.type).to.equal('HISTOGRAM');
     expect(histogramCount(text, 'export_manager_run_duration_seconds', { outcome: 'done' })).to.equal(1);
-    expect(sample(m, 'export_manager_deliveries_total', { type: 'download', outcome: 'done' })).to.equal(2);
+    expect(sample(m, 'export_manager_deliveries_total', { type: 'download', outcome: 'done' })).to.equal(3);
   });
 
   it('bytes served move by the exact length of each download, by kind; nothing stays in flight', async () => {
     const e = await view(exportId);
-    const links = e._transports.flatMap((t: { _download: { _files: { url: string }[] } }) => t._download._files.map((l) => new URL(l.url).pathname));
-    const zipLink = links.find((l: string) => l.endsWith('.zip')) as string;
-    const tarLink = links.find((l: string) => l.endsWith('.tar')) as string;
+    const linksOf = (packer: string): string[] =>
+      e._transports
+        .filter((t: { packer: string }) => t.packer === packer)
+        .flatMap((t: { _download: { _files: { url: string }[] } }) => t._download._files.map((l) => new URL(l.url).pathname));
+    const [zipLink] = linksOf('zip');
+    const [tarLink] = linksOf('tar');
+    const splitLinks = linksOf('zip_10mb');
+    expect(splitLinks).to.have.length(1);
+    expect(splitLinks[0]).to.match(/\.1\.zip$/);
     const before = await scrape();
     const file = (await get(`/api/v1/export/${exportId}/file/bilder/a.bin?token=${token}`)).body as Buffer;
     const zip = (await get(`/api/v1/export/${exportId}/zip?token=${token}`)).body as Buffer;
     const download = (await get(zipLink)).body as Buffer;
     const tar = (await get(tarLink)).body as Buffer;
+    const split = (await get(splitLinks[0])).body as Buffer;
     // A range request counts the bytes of the part it was sent.
     const part = await app.request.get(tarLink).set('Range', 'bytes=100-1099').buffer(true).parse(binary).expect(206);
     expect((part.body as Buffer).length).to.equal(1000);
@@ -93,7 +106,8 @@ describe('Prometheus metrics at GET /metrics (issue 12)', function () {
     expect(moved('zip')).to.equal(zip.length);
     expect(moved('download')).to.equal(download.length);
     expect(moved('tar')).to.equal(tar.length + 1000);
-    expect(moved('split_part')).to.equal(0);
+    expect(split.length).to.be.above(70_000);
+    expect(moved('split_part')).to.equal(split.length);
     for (const kind of ['file', 'zip', 'download', 'split_part', 'tar']) {
       expect(sample(after, 'export_manager_served_streams_in_flight', { kind }), kind).to.equal(0);
     }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { createTestDatabase } from '../helpers/cluster.js';
 import { histogramCounts, parseMetrics, promtoolCheck, PROM_CLIENT_DEFAULT_FINDINGS, sample } from '../helpers/metrics.js';
+import { rememberSecret } from '../helpers/log-capture.js';
 import { freePort, type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
 /** The compiled server as ROLE=worker: no API, but /metrics, /healthz and /readyz on METRICS_PORT (issue 12). */
@@ -19,13 +20,14 @@ describe('a ROLE=worker process serves its metrics on METRICS_PORT (issue 12)', 
 
   before(async function () {
     this.timeout(180_000);
+    rememberSecret(METRICS_TOKEN);
     execFileSync('npm', ['run', 'build', '--silent']);
     database = await createTestDatabase();
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'em-worker-metrics-'));
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     worker = await startServerProcess(
-      { DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'warn', ROLE: 'worker', METRICS_PORT: String(port), METRICS_TOKEN, SHUTDOWN_DRAIN: '3s' },
+      { DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'info', ROLE: 'worker', METRICS_PORT: String(port), METRICS_TOKEN, SHUTDOWN_DRAIN: '3s' },
       'worker started',
     );
   });

@@ -16,7 +16,9 @@
  * `SCHEDULE_DEFAULT_TIME` moves schedules that rely on it, as R-SCHED-1's "configured default" implies.
  */
 import { IANAZone } from 'luxon';
+import { z } from 'zod';
 import { apiError, invalidValue } from '../errors.js';
+import { parseWith } from '../validation.js';
 import { parseCronFields } from './cron-fields.js';
 
 export const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
@@ -41,6 +43,29 @@ export const isCronSchedule = (s: ScheduleInput): s is CronSchedule => 'cron' in
 const CALENDAR_KEYS = ['weekdays', 'days_of_month', 'hours', 'minutes'] as const;
 const RANGES = { days_of_month: [1, 31], hours: [0, 23], minutes: [0, 59] } as const;
 
+/** A non-empty list without duplicates ("leave the attribute out to mean every"). */
+const list = <T extends z.ZodType>(item: T, description: string) =>
+  z.array(item).min(1).meta({ uniqueItems: true }).describe(description).optional();
+const within = ([min, max]: readonly [number, number]) => z.int().min(min).max(max);
+
+/**
+ * The two shapes as zod schemas, for the OpenAPI document and as the last step of validateSchedule: whatever the
+ * precise checks above accept must also pass these, so the document can never promise less than is accepted. (The cron
+ * grammar is checked by parseCronFields; JSON Schema only says it is a string.)
+ */
+export const calendarScheduleSchema = z
+  .strictObject({
+    weekdays: list(z.enum(WEEKDAYS), 'Missing: every day of the week'),
+    days_of_month: list(within(RANGES.days_of_month), 'Missing: every day of the month; both lists set: a day must match both'),
+    hours: list(within(RANGES.hours), 'Missing: the hour of SCHEDULE_DEFAULT_TIME'),
+    minutes: list(within(RANGES.minutes), 'Missing: the minute of SCHEDULE_DEFAULT_TIME'),
+  })
+  .describe('Calendar lists (every key optional)');
+export const cronScheduleSchema = z
+  .strictObject({ cron: z.string().describe('m h dom mon dow, classic cron day semantics') })
+  .describe('A cron line');
+export const scheduleSchema = z.union([cronScheduleSchema, calendarScheduleSchema]);
+
 const typeMismatch = (path: string, description: string) => apiError('type_mismatch', description, { path });
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -60,7 +85,7 @@ const validateSchedule = (item: unknown, path: string): ScheduleInput => {
         throw apiError('attribute_not_accepted', `"${key}" cannot be combined with "cron"`, { path: `${path}.${key}` });
       }
     }
-    return { cron: validateCron(item.cron, `${path}.cron`) };
+    return parseWith(cronScheduleSchema, { cron: validateCron(item.cron, `${path}.cron`) }, path);
   }
   for (const key of Object.keys(item)) {
     if (!(CALENDAR_KEYS as readonly string[]).includes(key)) {
@@ -72,7 +97,7 @@ const validateSchedule = (item: unknown, path: string): ScheduleInput => {
   for (const key of ['days_of_month', 'hours', 'minutes'] as const) {
     if (item[key] !== undefined) out[key] = validateIntegers(item[key], `${path}.${key}`, RANGES[key]);
   }
-  return out;
+  return parseWith(calendarScheduleSchema, out, path);
 };
 
 const validateCron = (value: unknown, path: string): string => {

@@ -127,6 +127,7 @@ export function createDirectoryTransport(roots: readonly string[]): Transport<Di
 
   return {
     type: 'directory',
+    optionsSchema: schema,
     secretOptions: [],
     validate(options, at) {
       const parsed = parseWith(schema, options, at);

@@ -15,6 +15,7 @@ const schema = z.strictObject({});
 export function createDownloadTransport(mailer: MailSender | null): Transport<DownloadOptions> {
   return {
     type: 'download',
+    optionsSchema: schema,
     secretOptions: [],
     validate: (options, path) => parseWith(schema, options ?? {}, path) as DownloadOptions,
     hosts: () => [],

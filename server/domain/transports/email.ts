@@ -18,6 +18,7 @@ export const shouldNotify = (notify: EmailOptions['notify'], state: DeliveryCont
 export function createEmailTransport(mailer: MailSender | null): Transport<EmailOptions> {
   return {
     type: 'email',
+    optionsSchema: schema,
     secretOptions: [],
     validate: (options, path) => parseWith(schema, options ?? {}, path),
     hosts: () => [],

@@ -121,6 +121,7 @@ export function createFtpTransport(deps: FtpDeps): Transport<FtpOptions> {
 
   return {
     type: 'ftp',
+    optionsSchema: schema,
     secretOptions: ['password'],
     validate(options, path) {
       const parsed = parseWith(schema, options, path);

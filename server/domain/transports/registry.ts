@@ -81,6 +81,38 @@ const entrySchemaFor = (maxRecipients: number) =>
 /** Types whose delivery uses the `email` block; others refuse it rather than silently ignoring it. */
 const EMAIL_TYPES = new Set(['email', 'download']);
 
+/**
+ * One zod schema per type of `registry`: a `_transports` entry as validateTransports takes it (entrySchemaFor, the
+ * `email` block only where the type uses it), with `type` fixed and `options` that transport's own optionsSchema.
+ * For the OpenAPI document, which joins them into a union discriminated by `type`. Options are required when the
+ * type's schema refuses `{}`. `url` also takes the seeds' form, the URL beside the type (liftSeedUrl), so there the
+ * options' `url` may instead come at the top.
+ */
+export function transportEntrySchemas(registry: TransportRegistry): Record<string, z.ZodObject> {
+  const base = entrySchemaFor(MAX_RECIPIENTS);
+  const { email } = base.shape;
+  return Object.fromEntries(
+    registry.types.map((type) => {
+      const transport = registry.getTransport(type);
+      const schema = transport.optionsSchema ?? base.shape.options;
+      const seedForm = type === 'url' && schema instanceof z.ZodObject;
+      const options = seedForm ? schema.partial() : schema;
+      let entry: z.ZodObject = base.extend({
+        type: z.literal(type),
+        options: options.safeParse({}).success || seedForm ? options.optional() : options,
+        email: type === 'email' ? email.unwrap() : email,
+      });
+      if (!EMAIL_TYPES.has(type)) entry = entry.omit({ email: true });
+      if (seedForm) {
+        entry = entry.extend({
+          url: z.string().describe('The seeds’ form: the same as options.url (not both)').meta({ writeOnly: true }).optional(),
+        });
+      }
+      return [type, entry];
+    }),
+  );
+}
+
 export function createTransportRegistry(deps: TransportRegistryDeps): TransportRegistry {
   const sender =
     deps.mailer ?? (deps.smtpUrl ? createMailSender(deps.smtpUrl, deps.mailFrom ?? 'export-manager@localhost') : null);

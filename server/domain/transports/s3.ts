@@ -92,6 +92,7 @@ export function createS3Transport(deps: S3Deps): Transport<S3Options> {
 
   return {
     type: 's3',
+    optionsSchema: schema,
     secretOptions: ['secret_access_key'],
     validate(options, path) {
       const o = parseWith(schema, options, path) as S3Options;

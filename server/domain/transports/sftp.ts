@@ -241,6 +241,7 @@ export function createSftpTransport(deps: SftpDeps): Transport<SftpOptions> {
 
   return {
     type: 'sftp',
+    optionsSchema: schema,
     secretOptions: ['password', 'private_key'],
     validate(options, path) {
       const o = parseWith(schema, options, path) as SftpOptions;

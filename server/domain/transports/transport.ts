@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { z } from 'zod';
 
 /** One file of a published run, as a transport sees it. `path` is relative to the export root, `/`-separated. */
 export interface DeliveryFile {
@@ -45,6 +46,11 @@ export interface Transport<Options = Record<string, unknown>> {
   readonly type: string;
   /** Names of options that are secrets: encrypted at rest, returned as "***", never logged (R-TR-4). */
   readonly secretOptions: readonly string[];
+  /**
+   * The zod schema `validate` parses `options` with (before checks zod cannot express); the OpenAPI document
+   * describes each type's options from it (registry.ts, transportEntrySchemas).
+   */
+  readonly optionsSchema?: z.ZodType;
   /** Validates and normalises `options`; throws an AppError (400, parameters.path) when invalid. */
   validate(options: unknown, path: string): Options;
   /**

@@ -136,6 +136,7 @@ export function createUrlTransport(
 
   return {
     type: 'url',
+    optionsSchema: baseSchema,
     secretOptions: ['url', 'password', 'private_key', 'secret_access_key'],
     validate(options, path) {
       const o = parseWith(baseSchema, options, path) as UrlOptions;

@@ -65,6 +65,7 @@ export function createWebhookTransport(deps: WebhookDeps): Transport<WebhookOpti
   const deadlineMs = deps.deadlineMs ?? DEFAULT_WEBHOOK_DEADLINE_MS;
   return {
     type: 'webhook',
+    optionsSchema: schema,
     secretOptions: ['secret'],
     validate(options, path) {
       const o = parseWith(schema, options, path) as WebhookOptions;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { requestSchemas, responseSchemas } from './schemas.js';
+import { requestSchemas, responseSchemas, transportComponents } from './schemas.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -26,7 +26,14 @@ function convert(named: Record<string, z.ZodType>, io: 'input' | 'output'): Reco
 }
 
 export function componentSchemas(): Record<string, JsonSchema> {
-  return { ...convert(requestSchemas, 'input'), ...convert(responseSchemas, 'output') };
+  const requests = convert(requestSchemas, 'input');
+  // Secrets are taken but never shown (GET answers "***"): write-only, as the transport's secretOptions say.
+  for (const { name, secrets } of transportComponents) {
+    const options = (requests[name]?.properties as Record<string, JsonSchema> | undefined)?.options;
+    const properties = (options?.properties ?? {}) as Record<string, JsonSchema>;
+    for (const secret of secrets) if (properties[secret]) properties[secret].writeOnly = true;
+  }
+  return { ...requests, ...convert(responseSchemas, 'output') };
 }
 
 export const securitySchemes = {

@@ -1,4 +1,5 @@
-import { errors, idParam, type Json, jsonResponse, PROTECTED, queryParam, ref } from './operations.js';
+import { exportListQuery, exportUpdateQuery } from '../query.js';
+import { errors, idParam, type Json, jsonResponse, PROTECTED, queryParams, ref } from './operations.js';
 
 const exportBody: Json = { required: true, content: { 'application/json': { schema: ref('ExportBody') } } };
 const tags = ['exports'];
@@ -25,11 +26,7 @@ export function exportPaths(prefix: string): Record<string, Json> {
         tags,
         summary: 'List the exports of the current user',
         security: PROTECTED,
-        parameters: [
-          queryParam('filter', 'Comma = OR of filters, + = AND of parts, e.g. type:download|export+status:failed (R-EXP-1)'),
-          queryParam('limit', 'Page size, at most 1000', { type: 'string', pattern: '^[0-9]+$' }),
-          queryParam('offset', 'Entries to skip', { type: 'string', pattern: '^[0-9]+$' }),
-        ],
+        parameters: queryParams(exportListQuery),
         responses: {
           '200': jsonResponse('ExportList', 'A page of exports (without _files, _log, _schedules, _transports)'),
           ...errors(400, 403),
@@ -55,7 +52,7 @@ export function exportPaths(prefix: string): Record<string, Json> {
         tags,
         summary: 'Update an export (optimistic locking with export._version)',
         security: PROTECTED,
-        parameters: [idParam(), queryParam('start', '1 or true: start a run after saving', { type: 'string' })],
+        parameters: [idParam(), ...queryParams(exportUpdateQuery)],
         requestBody: exportBody,
         responses: { ...exportResponse('The updated export'), ...errors(400, 403, 409, 413) },
       },

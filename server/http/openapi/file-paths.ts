@@ -1,4 +1,5 @@
-import { errors, header, idParam, type Json, PROTECTED, queryParam, tailParam } from './operations.js';
+import { downloadQuery, ownerFileQuery } from '../query.js';
+import { errors, header, idParam, type Json, PROTECTED, queryParams, tailParam } from './operations.js';
 
 const tags = ['files'];
 const required = (h: Json): Json => ({ ...h, required: true });
@@ -62,17 +63,7 @@ const requestHeaders: Json[] = ['Range', 'If-Range', 'If-None-Match', 'If-Modifi
   schema: { type: 'string' },
 }));
 
-const ownerQuery = (): Json[] => [
-  queryParam('disposition', 'inline or attachment; also turns errors into browser redirects', {
-    type: 'string',
-    enum: ['inline', 'attachment'],
-  }),
-  queryParam('filename', 'The file name in Content-Disposition'),
-  queryParam('run', 'Serve the files of this run instead of the published one (R-ROB-9)', {
-    type: 'string',
-    pattern: '^[0-9]+$',
-  }),
-];
+const ownerQuery = (): Json[] => queryParams(ownerFileQuery);
 
 const ownerGet = (summary: string, tail?: Json): Json => ({
   get: {
@@ -93,10 +84,7 @@ const downloadGet = (summary: string, tail?: Json): Json => ({
     parameters: [
       idParam(),
       ...(tail ? [tail] : []),
-      queryParam('disposition', 'inline or attachment (default attachment)', {
-        type: 'string',
-        enum: ['inline', 'attachment'],
-      }),
+      ...queryParams(downloadQuery),
       ...requestHeaders,
     ],
     responses: representationResponses(),

@@ -1,5 +1,7 @@
 /** Building blocks of the document's operations: references, JSON responses, the error set per status, headers. */
 
+import { z } from 'zod';
+
 export type Json = Record<string, unknown>;
 
 export const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
@@ -47,13 +49,23 @@ export const idParam = (name = 'id', description = 'The export id, a positive in
   schema: { type: 'string', pattern: '^[1-9][0-9]{0,15}$' },
 });
 
-export const queryParam = (name: string, description: string, schema: Json = { type: 'string' }): Json => ({
-  name,
-  in: 'query',
-  required: false,
-  description,
-  schema,
-});
+/**
+ * The query parameters of an operation, from the zod schema its route validates the query with (server/http/query.ts):
+ * one parameter per attribute, its description lifted out of the JSON Schema, required unless optional.
+ */
+export function queryParams(schema: z.ZodObject): Json[] {
+  const json = z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' }) as {
+    properties?: Record<string, Json>;
+    required?: string[];
+  };
+  return Object.entries(json.properties ?? {}).map(([name, { description, ...rest }]) => ({
+    name,
+    in: 'query',
+    required: (json.required ?? []).includes(name),
+    ...(description ? { description } : {}),
+    schema: rest,
+  }));
+}
 
 /** The multi-segment tail of file routes: OpenAPI has no such parameter, so the value's slashes are said in words. */
 export const tailParam = (name: string, description: string): Json => ({

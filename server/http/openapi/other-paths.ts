@@ -1,4 +1,5 @@
-import { errors, header, idParam, type Json, jsonResponse, PROTECTED, queryParam, ref } from './operations.js';
+import { assetPutQuery, authenticateQuery } from '../query.js';
+import { errors, header, idParam, type Json, jsonResponse, PROTECTED, queryParams, ref } from './operations.js';
 
 const session = (summary: string, extra: Json = {}): Json => ({
   tags: ['session'],
@@ -17,7 +18,7 @@ export const sessionPaths: Record<string, Json> = {
   '/api/v1/session/authenticate': {
     post: session('Log in with login and password (query, form or JSON body)', {
       security: [{}, ...PROTECTED],
-      parameters: ['token', 'login', 'password'].map((n) => queryParam(n, `The ${n}; may come in the body instead`)),
+      parameters: queryParams(authenticateQuery),
       requestBody: {
         required: false,
         content: {
@@ -72,7 +73,7 @@ export const dataPaths: Record<string, Json> = {
       tags: data,
       summary: 'Upload a file (raw body with ?filename=, or the first file part of multipart/form-data)',
       security: PROTECTED,
-      parameters: [queryParam('filename', 'The file name; required for a raw body')],
+      parameters: queryParams(assetPutQuery),
       requestBody: {
         required: true,
         content: {

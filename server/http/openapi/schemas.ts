@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { exportBodySchema } from '../../domain/exports/export-schema.js';
 import { EXPORT_STATES } from '../../domain/exports/filter.js';
+import {
+  calendarScheduleSchema,
+  cronScheduleSchema,
+  MAX_SCHEDULES,
+  scheduleSchema,
+} from '../../domain/schedules/schema.js';
 import { searchDefinitionSchema, searchElementSchema } from '../../domain/search/schema.js';
+import { createTransportRegistry, transportEntrySchemas } from '../../domain/transports/registry.js';
 
 /**
  * The zod schemas behind the document's components. Request bodies are the very schemas that validate requests;
@@ -128,11 +135,55 @@ export const readiness = z.object({
   reason: z.string().optional(),
 });
 
+/**
+ * The transport types the server knows, with their zod schemas: a registry like the server's (its types and schemas do
+ * not depend on configuration; host and folder rules are checked beyond the schemas).
+ */
+export const documentedTransports = createTransportRegistry({ allowHosts: [], directoryRoots: [], smtpUrl: null });
+
+const componentOf = (type: string) => `${type[0].toUpperCase()}${type.slice(1)}TransportEntry`;
+
+/** Each type's entry as a named component, with the option names that are secrets (write-only in the document). */
+export const transportComponents = Object.entries(transportEntrySchemas(documentedTransports)).map(([type, schema]) => ({
+  type,
+  name: componentOf(type),
+  schema,
+  secrets: documentedTransports.getTransport(type).secretOptions,
+}));
+
+const transportEntry = z
+  .discriminatedUnion(
+    'type',
+    transportComponents.map((c) => c.schema) as [z.ZodObject, ...z.ZodObject[]],
+  )
+  .meta({
+    discriminator: {
+      propertyName: 'type',
+      mapping: Object.fromEntries(transportComponents.map((c) => [c.type, `#/components/schemas/${c.name}`])),
+    },
+  })
+  .describe('One delivery target; `type` says which, and which `options` it takes');
+
+/**
+ * The body as exportBodySchema validates it, with `_schedules` and `_transports` entries described by the schemas their
+ * own validators use (schedules/schema.ts; each transport's optionsSchema), which need configuration (mail limits, hosts)
+ * and so run after exportBodySchema, in the service.
+ */
+const exportBodyDocumented = exportBodySchema.extend({
+  _schedules: z.array(scheduleSchema).max(MAX_SCHEDULES).optional(),
+  _transports: z.array(transportEntry).max(20).optional(),
+});
+
 export const credentials = z.object({ token: z.string().optional(), login: z.string(), password: z.string() });
 
 /** Named schemas for `components.schemas`, split by direction (zod's input vs output view of defaults). */
 export const requestSchemas = {
-  ExportBody: exportBodySchema,
+  ExportBody: exportBodyDocumented,
+  Schedule: scheduleSchema,
+  CalendarSchedule: calendarScheduleSchema,
+  CronSchedule: cronScheduleSchema,
+  TransportEntry: transportEntry,
+  ...Object.fromEntries(transportComponents.map((c) => [c.name, c.schema])),
   SearchDefinition: searchDefinitionSchema,
   SearchElement: searchElementSchema,
   ObjectsBody: objectsBody,

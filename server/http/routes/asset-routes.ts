@@ -8,6 +8,7 @@ import { apiError, isAppError, payloadTooLarge } from '../../domain/errors.js';
 import { parseObjectId } from '../../domain/objects/object-input.js';
 import type { SessionService } from '../../domain/sessions/sessions.js';
 import { currentUser, requireUser } from '../middleware/auth.js';
+import { assetPutQuery, query, queryOf } from '../query.js';
 
 /**
  * The first file part of a multipart/form-data request as a stream, with the part's file name. Further parts are
@@ -49,20 +50,20 @@ export function assetRoutes(deps: { assets: AssetService; sessions: SessionServi
   const router = new Router({ prefix: '/api/v1/eas' });
   router.use(requireUser(deps.sessions));
 
-  router.post('/put', async (ctx) => {
+  router.post('/put', query(assetPutQuery), async (ctx) => {
     const limit = deps.uploadLimit;
     const declared = Number(ctx.get('content-length') || 0);
     if (declared > limit) {
       ctx.set('Connection', 'close');
       throw payloadTooLarge(limit);
     }
-    const query = typeof ctx.query.filename === 'string' ? ctx.query.filename : undefined;
+    const named = queryOf(ctx, assetPutQuery).filename;
     let source: Readable = ctx.req;
-    let filename = query;
+    let filename = named;
     if (ctx.is('multipart/form-data')) {
       const part = await firstFilePart(ctx);
       source = part.stream;
-      filename = query ?? part.filename;
+      filename = named ?? part.filename;
     } else if (!filename) {
       throw apiError('attribute_expected', 'The query parameter filename is required for a raw upload', { path: 'filename' });
     }

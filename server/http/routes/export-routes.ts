@@ -6,6 +6,7 @@ import { parseExportBody } from '../../domain/exports/export-schema.js';
 import type { ExportService } from '../../domain/exports/export-service.js';
 import { currentUser } from '../middleware/auth.js';
 import { readBody } from '../middleware/body.js';
+import { exportListQuery, exportUpdateQuery, query, queryOf } from '../query.js';
 
 /** `<export-id>` must be a positive integer; anything else is malformed input, not a missing export. */
 export function exportIdOf(ctx: Context): number {
@@ -34,8 +35,8 @@ export function exportRoutes(deps: { exports: ExportService; bodyLimit: number; 
     ctx.body = await present(row.owner_id, row.id);
   };
 
-  router.get('/', async (ctx) => {
-    const r = await service.list(currentUser(ctx).id, ctx.query);
+  router.get('/', query(exportListQuery), async (ctx) => {
+    const r = await service.list(currentUser(ctx).id, queryOf(ctx, exportListQuery));
     ctx.body = { limit: r.limit, offset: r.offset, count: r.count, objects: presentList(r.rows) };
   });
 
@@ -48,10 +49,11 @@ export function exportRoutes(deps: { exports: ExportService; bodyLimit: number; 
     ctx.body = await present(currentUser(ctx).id, exportIdOf(ctx));
   });
 
-  router.post('/:id', async (ctx) => {
+  router.post('/:id', query(exportUpdateQuery), async (ctx) => {
     const id = exportIdOf(ctx);
     const body = parseExportBody(await readBody(ctx, bodyLimit));
-    const start = ctx.query.start === '1' || ctx.query.start === 'true';
+    const { start: startParam } = queryOf(ctx, exportUpdateQuery);
+    const start = startParam === '1' || startParam === 'true';
     await full(ctx, await service.update(currentUser(ctx).id, id, body, start));
   });
 

@@ -6,12 +6,12 @@ import type { Config } from '../../config.js';
 import { browserErrorKey } from '../../domain/files/browser-errors.js';
 import { DownloadService } from '../../domain/files/download-service.js';
 import { FileService } from '../../domain/files/file-service.js';
-import { invalidValue } from '../../domain/errors.js';
 import type { SessionService } from '../../domain/sessions/sessions.js';
 import type { Metrics, ServedKind } from '../../infra/metrics/metrics.js';
 import type { Storage } from '../../infra/storage/storage.js';
 import { currentUser, requireUser } from '../middleware/auth.js';
 import type { BrowserErrorState } from '../middleware/errors.js';
+import { downloadQuery, ownerFileQuery, query, queryOf } from '../query.js';
 import { serveRepresentation } from '../serve-representation.js';
 import { exportIdOf } from './export-routes.js';
 
@@ -22,19 +22,6 @@ const CACHE = 'private, no-transform';
 const rawTail = (ctx: Context, kind: string): string => {
   const m = new RegExp(`^/api/v1(?:/v1)?/export/[^/]+/${kind}(?:/(.*))?$`, 's').exec(ctx.path);
   return m?.[1] ?? '';
-};
-
-const queryString = (ctx: Context, name: string): string | undefined => {
-  const v = ctx.query[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw invalidValue(name, `${name} must be given once`);
-  return v;
-};
-
-const dispositionOf = (ctx: Context): 'inline' | 'attachment' | undefined => {
-  const d = queryString(ctx, 'disposition');
-  if (d === undefined || d === 'inline' || d === 'attachment') return d;
-  throw invalidValue('disposition', 'disposition must be inline or attachment');
 };
 
 /**
@@ -62,24 +49,24 @@ export function fileRouters(deps: { db: Knex; storage: Storage; sessions: Sessio
   const files = new FileService(deps);
   const downloads = new DownloadService(deps);
   const frontendUrl = deps.config.FRONTEND_URL.replace(/\/+$/, '');
-  const owner = [browserErrors(frontendUrl, false), requireUser(deps.sessions)];
+  const owner = [browserErrors(frontendUrl, false), requireUser(deps.sessions), query(ownerFileQuery)];
 
   return PREFIXES.map((prefix) => {
     const router = new Router({ prefix });
     router.get(['/:id/file', '/:id/file/{*path}'], ...owner, async (ctx) => {
-      const disposition = dispositionOf(ctx);
-      const rep = await files.file(currentUser(ctx).id, exportIdOf(ctx), rawTail(ctx, 'file'), queryString(ctx, 'filename'), queryString(ctx, 'run'));
+      const { disposition, filename, run } = queryOf(ctx, ownerFileQuery);
+      const rep = await files.file(currentUser(ctx).id, exportIdOf(ctx), rawTail(ctx, 'file'), filename, run);
       await serveRepresentation(ctx, rep, { disposition, cacheControl: CACHE, meter: meter('file') });
     });
     router.get(['/:id/zip', '/:id/zip/{*path}'], ...owner, async (ctx) => {
-      const disposition = dispositionOf(ctx);
-      const rep = await files.zip(currentUser(ctx).id, exportIdOf(ctx), rawTail(ctx, 'zip'), queryString(ctx, 'filename'), queryString(ctx, 'run'));
+      const { disposition, filename, run } = queryOf(ctx, ownerFileQuery);
+      const rep = await files.zip(currentUser(ctx).id, exportIdOf(ctx), rawTail(ctx, 'zip'), filename, run);
       await serveRepresentation(ctx, rep, { disposition: disposition ?? 'attachment', cacheControl: CACHE, meter: meter('zip') });
     });
-    router.get(['/:id/download', '/:id/download/{*rest}'], browserErrors(frontendUrl, true), async (ctx) => {
+    router.get(['/:id/download', '/:id/download/{*rest}'], browserErrors(frontendUrl, true), query(downloadQuery), async (ctx) => {
       const [passkey = '', ...name] = rawTail(ctx, 'download').split('/');
       const rep = await downloads.resolve(exportIdOf(ctx), passkey, name.join('/'), ctx.ip);
-      await serveRepresentation(ctx, rep, { disposition: dispositionOf(ctx) ?? 'attachment', cacheControl: CACHE, meter: meter(rep.kind ?? 'download') });
+      await serveRepresentation(ctx, rep, { disposition: queryOf(ctx, downloadQuery).disposition ?? 'attachment', cacheControl: CACHE, meter: meter(rep.kind ?? 'download') });
     });
     return router;
   });

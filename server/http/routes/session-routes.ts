@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { presentSession, type SessionService } from '../../domain/sessions/sessions.js';
 import { tokenOf } from '../middleware/auth.js';
 import { readBody } from '../middleware/body.js';
+import { authenticateQuery, query, queryOf } from '../query.js';
 
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
 
@@ -15,9 +16,10 @@ export function sessionRoutes(sessions: SessionService, bodyLimit: number) {
     ctx.body = presentSession(token ? await sessions.require(token) : await sessions.create());
   });
 
-  router.post('/authenticate', async (ctx: Context) => {
+  router.post('/authenticate', query(authenticateQuery), async (ctx: Context) => {
     const body = (await readBody(ctx, bodyLimit, { form: true })) as Record<string, unknown>;
-    const field = (name: string) => str(ctx.query[name]) || str(body?.[name]);
+    const q = queryOf(ctx, authenticateQuery);
+    const field = (name: keyof typeof q) => str(q[name]) || str(body?.[name]);
     const token = tokenOf(ctx) ?? (field('token') || undefined);
     const session = await sessions.authenticate(token, field('login'), field('password'), ctx.ip);
     ctx.body = presentSession(session);
