@@ -1,15 +1,15 @@
 import type { Knex } from 'knex';
 import type { Config } from '../../config.js';
-import type { DatabaseOutage } from '../../infra/db/outage.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Storage } from '../../infra/storage/storage.js';
 import { logEvent } from '../exports/events.js';
 import type { ExportRow } from '../exports/export-repo.js';
-import { failRun, publishRun, runFolder } from './finish.js';
+import { failRun, publishRun, runFolder } from './lifecycle.js';
 import { writeManifest } from './manifest.js';
 import type { Producer, Progress, RunContext } from './run-context.js';
 import type { RunRow } from './queue.js';
 import { Staging } from './staging.js';
+import { JobAborted } from './job-kind.js';
 
 export interface RunnerDeps {
   db: Knex;
@@ -17,20 +17,12 @@ export interface RunnerDeps {
   config: Config;
   log: Logger;
   producers: Producer[];
-  /** Called after a run was published (transports hook in here). */
-  onPublished?: (run: RunRow) => Promise<void>;
-  /** Called after a run was marked failed (e-mail notifications of failures hook in here). */
-  onFailed?: (run: RunRow, reason: string) => Promise<void>;
-  /** Extra housekeeping run by the worker's periodic sweep (expiry of downloads, stale deliveries). */
-  onSweep?: () => Promise<void>;
   /** Told how each run attempt of this process ended and how long it took (the run duration histogram). */
   onRunEnded?: (outcome: 'done' | 'failed' | 'aborted', seconds: number) => void;
-  /** Shared back-off of the process's background loops while the database is unreachable. */
-  outage?: DatabaseOutage;
 }
 
 /** Thrown by producers through the signal: the run was stopped, updated, deleted or taken over. */
-export class RunAborted extends Error {}
+export class RunAborted extends JobAborted {}
 
 /** One sentence for `_failure_reason`: our own messages pass, anything unexpected gets a generic one. */
 export function failureReason(e: unknown): string {
@@ -77,12 +69,11 @@ export async function executeRun(
       files: staging.files,
       objects: ctx.counts.objects,
       progress,
+      exportTtlDays: deps.config.EXPORT_TTL_DAYS,
     });
     if (!published) throw new RunAborted('run no longer ours');
     ended('done');
     log.info({ files: staging.files.length, objects: ctx.counts.objects }, 'run published');
-    // A failing hook must not reach the catch below: that would delete the files just published.
-    await deps.onPublished?.({ ...run, state: 'done', files_prefix: prefix }).catch((err) => log.warn({ err }, 'onPublished hook failed'));
   } catch (e) {
     await deps.storage.deletePrefix(runFolder(run)).catch((err) => log.warn({ err }, 'could not remove staging'));
     if (signal.aborted || e instanceof RunAborted) {
@@ -93,8 +84,6 @@ export async function executeRun(
     ended('failed');
     log.error({ err: e }, 'run failed');
     const reason = failureReason(e);
-    if (await failRun(deps.db, run, workerId, reason)) {
-      await deps.onFailed?.({ ...run, state: 'failed' }, reason).catch((err) => log.warn({ err }, 'onFailed hook failed'));
-    }
+    await failRun(deps.db, run, workerId, reason);
   }
 }
