@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Config } from '../../config.js';
+import { isConnectionError } from '../../infra/db/outage.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Storage } from '../../infra/storage/storage.js';
 import { logEvent } from '../exports/events.js';
@@ -28,7 +29,19 @@ export class RunAborted extends JobAborted {}
 export function failureReason(e: unknown): string {
   const userMessage = (e as { userMessage?: unknown } | null)?.userMessage;
   if (typeof userMessage === 'string') return userMessage;
+  if (storageFull(e)) {
+    return "The export could not be written because the server's storage is full; the previous files are kept. Ask the administrator to free space, then start the export again.";
+  }
   return 'The export failed because of an internal error; the server log has the details.';
+}
+
+/** ENOSPC / EDQUOT anywhere in the cause chain (a producer may have wrapped the storage's error). */
+function storageFull(e: unknown): boolean {
+  for (let c = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+  }
+  return false;
 }
 
 /**
@@ -75,6 +88,14 @@ export async function executeRun(
     ended('done');
     log.info({ files: staging.files.length, objects: ctx.counts.objects }, 'run published');
   } catch (e) {
+    if (isConnectionError(e)) {
+      // The database went away (a restart, a failover): the attempt is neither done nor failed. The lease expires and
+      // the sweeper retries the run; the retry removes this attempt's staging. Nothing is deleted here, because a
+      // publish whose commit answer was lost may have published these very files.
+      ended('aborted');
+      log.warn({ reason: (e as Error).message }, 'run interrupted: the database is unreachable; the run is retried when its lease expires');
+      return;
+    }
     await deps.storage.deletePrefix(runFolder(run)).catch((err) => log.warn({ err }, 'could not remove staging'));
     if (signal.aborted || e instanceof RunAborted) {
       ended('aborted');

@@ -15,6 +15,7 @@
  * carrying options.
  */
 import type { Knex } from 'knex';
+import { isConnectionError } from '../../infra/db/outage.js';
 import { withTransaction } from '../../infra/db/transaction.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Storage } from '../../infra/storage/storage.js';
@@ -184,7 +185,7 @@ export function deliveryJobs(deps: DeliveryJobsDeps): JobKind<DeliveryJob> {
       return;
     }
     // Delivered: recorded even when a shutdown began meanwhile, so the next process does not deliver it again.
-    if (await finishDone(job, workerId)) {
+    if (await recordDone(job, workerId, log)) {
       log.info('transport delivered');
       ended(type, 'done');
     }
@@ -214,6 +215,22 @@ export function deliveryJobs(deps: DeliveryJobsDeps): JobKind<DeliveryJob> {
       if (n === 1) await logEvent(trx, job.export_id, 'TRANSPORT_FINISH', { run_id: job.run_id, transport: job.transport_index, type: job.type });
       return n === 1;
     });
+  }
+
+  /**
+   * The delivery reached its destination: record it, retrying for a minute while the database is unreachable (the
+   * lease keeps the row ours meanwhile unless it expires), because a delivery recorded as lost is delivered again.
+   */
+  async function recordDone(job: DeliveryJob, workerId: string, log: Logger): Promise<boolean> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await finishDone(job, workerId);
+      } catch (err) {
+        if (!isConnectionError(err) || tries >= 60) throw err;
+        if (tries === 1) log.warn({ reason: (err as Error).message }, 'delivered, but the database is unreachable; retrying to record it');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
   }
 
   async function failAttempt(job: DeliveryJob, workerId: string, reason: string, permanent: boolean) {
