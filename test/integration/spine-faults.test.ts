@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -8,7 +9,9 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { composeServices, type Services } from '../../server/compose.js';
 import { loadConfig } from '../../server/config.js';
+import type { Producer } from '../../server/domain/runs/run-context.js';
 import { createUser } from '../../server/domain/users/users-repo.js';
+import { LocalStorage } from '../../server/infra/storage/local-storage.js';
 import { createKnex } from '../../server/infra/db/knex.js';
 import { migrateLatest } from '../../server/infra/db/migrate.js';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../server/infra/db/embedded.js';
@@ -19,6 +22,41 @@ import { rememberSecret } from '../helpers/log-capture.js';
 import { freePort, type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
 const PASSWORD = 'spine-Sftp-Secret-42';
+
+/** Local storage on a file system that fills up: once `spaceLeft` bytes are written, writes fail with ENOSPC. */
+class FullDisk extends LocalStorage {
+  spaceLeft = Number.POSITIVE_INFINITY;
+  constructor(readonly folder: string) {
+    super(folder);
+  }
+  override async write(key: string, body: Readable, signal?: AbortSignal): Promise<{ size: number }> {
+    const disk = this;
+    // Pulled by the storage's own write pipeline, so the error surfaces where a full file system's would.
+    async function* limited() {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        if (chunk.length > disk.spaceLeft) {
+          disk.spaceLeft = 0;
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
+            code: 'ENOSPC',
+            errno: -28,
+            syscall: 'write',
+          });
+        }
+        disk.spaceLeft -= chunk.length;
+        yield chunk;
+      }
+    }
+    return super.write(key, Readable.from(limited()), signal);
+  }
+}
+
+/** Writes three parts of 100 KB: a run that needs some room. */
+const chunks: Producer = {
+  name: 'chunks',
+  async produce(ctx) {
+    for (const n of [1, 2, 3]) await ctx.staging.writeFile(`part-${n}.bin`, Buffer.alloc(100_000, n));
+  },
+};
 rememberSecret(PASSWORD);
 
 /**
@@ -63,8 +101,10 @@ describe('spine faults: killed, stopped and disconnected workers never lose or r
   });
   const create = async (name: string, folder: string) =>
     (await services.exports.create(ownerId, { export: { name }, _transports: [sftpTransport(folder)] } as never)).id;
-  const runOf = async (exportId: number) => services.db('runs').where({ export_id: exportId }).orderBy('id', 'desc').first();
-  const deliveryOf = async (exportId: number) => services.db('transport_deliveries').where({ export_id: exportId }).first();
+  const runOf = async (exportId: number) =>
+    services.db('runs').where({ export_id: exportId }).orderBy('id', 'desc').first();
+  const deliveryOf = async (exportId: number) =>
+    services.db('transport_deliveries').where({ export_id: exportId }).first();
   /** Holds the `objects` table: a run claimed meanwhile waits inside its producer until `release`. */
   const holdObjects = async (url = database.url) => {
     const c = new pg.Client({ connectionString: url });
@@ -88,7 +128,10 @@ describe('spine faults: killed, stopped and disconnected workers never lose or r
   const renamesUnder = (folder: string) => sftp.events.filter((e) => e.startsWith(`rename:/${folder}/`));
   const expectDeliveredOnce = async (folder: string, name: string) => {
     const renames = renamesUnder(folder);
-    expect(renames.filter((e) => e.endsWith('/manifest.json')), renames.join('\n')).to.have.length(1);
+    expect(
+      renames.filter((e) => e.endsWith('/manifest.json')),
+      renames.join('\n'),
+    ).to.have.length(1);
     expect(renames.at(-1)).to.match(/\/manifest\.json$/);
     const [runDir] = await readdir(path.join(sftpRoot, folder, name));
     expect((await readdir(path.join(sftpRoot, folder, name, runDir!))).sort()).to.include('manifest.json');
@@ -133,11 +176,14 @@ describe('spine faults: killed, stopped and disconnected workers never lose or r
     const id = await create('Killed mid-run', 'k1');
     try {
       await eventually(async () => (await runOf(id))?.state === 'processing' && blockedOnObjects(), 20_000);
-      await kill9(a);
-    } finally {
+    } catch (e) {
       await release();
+      throw e;
     }
+    // Started while A holds the run: B cannot claim it; it takes it over once A's lease expired.
     const b = await startWorker();
+    await kill9(a);
+    await release();
     const done = await eventually(async () => {
       const d = await deliveryOf(id);
       return d?.state === 'done' ? d : null;
@@ -157,9 +203,9 @@ describe('spine faults: killed, stopped and disconnected workers never lose or r
     const a = await startWorker();
     const id = await create('Killed mid-delivery', 'k2');
     await eventually(async () => (await deliveryOf(id))?.state === 'processing' && sftp.heldWrites > 0, 30_000);
+    await startWorker();
     await kill9(a);
     sftp.release();
-    await startWorker();
     const done = await eventually(async () => {
       const d = await deliveryOf(id);
       return d?.state === 'done' ? d : null;
@@ -204,7 +250,9 @@ describe('spine faults: killed, stopped and disconnected workers never lose or r
     expect(await exited).to.equal(0);
     const handedBack = await deliveryOf(id);
     expect(handedBack).to.include({ state: 'pending', locked_by: null, attempts: 0, failure_reason: null });
-    expect(handedBack.log.map((l: { message: string }) => l.message)).to.include('handed back: the worker running it shut down');
+    expect(handedBack.log.map((l: { message: string }) => l.message)).to.include(
+      'handed back: the worker running it shut down',
+    );
     sftp.release();
     await startWorker();
     const done = await eventually(async () => {
@@ -236,10 +284,14 @@ describe('spine faults: killed, stopped and disconnected workers never lose or r
       await cluster.stop();
       await release();
       cluster = await startEmbeddedPostgres({ dataDir: pgDir, port });
-      const done = await eventually(async () => {
-        const r = await runOn().catch(() => null);
-        return r?.state === 'done' ? r : null;
-      }, 60_000, 200);
+      const done = await eventually(
+        async () => {
+          const r = await runOn().catch(() => null);
+          return r?.state === 'done' ? r : null;
+        },
+        60_000,
+        200,
+      );
       expect(done.attempts).to.equal(2);
       expect(await db('export_events').where({ export_id: id, type: 'EXPORT_FINISH' })).to.have.length(1);
       expect(await db('runs').where({ export_id: id })).to.have.length(1);
@@ -260,10 +312,55 @@ describe('spine faults: killed, stopped and disconnected workers never lose or r
       const root = path.join(dataDir, 'storage', 'exports', String(id), 'runs');
       const folders = existsSync(root) ? await readdir(root) : [];
       // Only published runs keep a folder, and within it only the attempt that was published.
-      expect(folders.sort()).to.deep.equal(runs.filter((r) => r.state === 'done').map((r) => String(r.id)).sort());
+      expect(folders.sort()).to.deep.equal(
+        runs
+          .filter((r) => r.state === 'done')
+          .map((r) => String(r.id))
+          .sort(),
+      );
       for (const r of runs.filter((x) => x.state === 'done')) {
         expect(await readdir(path.join(root, String(r.id)))).to.deep.equal([String(r.attempts)]);
       }
+    }
+  });
+
+  it('the disk fills up during production: the run fails with a sentence, the previous files stay, no staging is left', async () => {
+    const full = new FullDisk(path.join(dataDir, 'full-storage'));
+    const own = composeServices(
+      loadConfig({ DATA_DIR: dataDir, DATABASE_URL: database.url }),
+      database.db,
+      pino({ level: 'silent' }),
+      { storage: full, producers: [chunks] },
+    );
+    const worker = own.createWorker({ pollMs: 50, heartbeatMs: 200, sweepMs: 60_000 });
+    worker.start();
+    try {
+      const id = (await own.exports.create(ownerId, { export: { name: 'Disk full' } } as never)).id;
+      const view = async () => own.exports.get(ownerId, id);
+      const first = await eventually(async () => {
+        const e = await view();
+        return e?.state === 'done' ? e : null;
+      });
+      const published = await services.db('runs').where({ id: first.published_run_id }).first();
+      const before = await readdir(path.join(full.folder, published.files_prefix));
+      expect(before.sort()).to.deep.equal(['manifest.json', 'part-1.bin', 'part-2.bin', 'part-3.bin']);
+      // Room for one and a half parts: the second part's write fails with ENOSPC, as a full file system does.
+      full.spaceLeft = 150_000;
+      await own.exports.start(ownerId, id);
+      const failed = await eventually(async () => {
+        const e = await view();
+        return e?.state === 'failed' ? e : null;
+      });
+      expect(failed.failure_reason).to.equal(
+        "The export could not be written because the server's storage is full; the previous files are kept. Ask the administrator to free space, then start the export again.",
+      );
+      const again = await services.db('exports').where({ id }).first();
+      expect(again.published_run_id).to.equal(first.published_run_id);
+      expect((await readdir(path.join(full.folder, published.files_prefix))).sort()).to.deep.equal(before.sort());
+      const runs = path.join(full.folder, 'exports', String(id), 'runs');
+      expect(await readdir(runs)).to.deep.equal([String(published.id)]);
+    } finally {
+      await worker.stop();
     }
   });
 });
