@@ -50,14 +50,22 @@ export async function cancelActiveRun(trx: Knex.Transaction, exportId: number, r
   const [run] = (await trx('runs')
     .where({ export_id: exportId })
     .whereIn('state', ACTIVE_STATES)
-    .update({ state: 'failed', failure_reason: reason, finished_at: trx.fn.now(), locked_by: null, lease_expires_at: null })
+    .update({
+      state: 'failed',
+      failure_reason: reason,
+      finished_at: trx.fn.now(),
+      locked_by: null,
+      lease_expires_at: null,
+    })
     .returning('*')) as RunRow[];
   return run ?? null;
 }
 
 /** The export shows a stop by its user (its run was cancelled, or only its deliveries were). */
 export async function markExportStopped(trx: Knex.Transaction, exportId: number, reason: string): Promise<void> {
-  await trx('exports').where({ id: exportId }).update({ state: 'failed', failure_reason: reason, updated_at: trx.fn.now() });
+  await trx('exports')
+    .where({ id: exportId })
+    .update({ state: 'failed', failure_reason: reason, updated_at: trx.fn.now() });
 }
 
 /** The export forgets its last outcome (reset-status, or a changed definition): state `new`. */
@@ -122,7 +130,8 @@ export async function sweepExpiredRuns(db: Knex): Promise<{ requeued: RunRow[]; 
     )) as { rows: RunRow[] };
     const requeued = rows.filter((r) => r.state === 'pending');
     const failed = rows.filter((r) => r.state === 'failed');
-    for (const r of requeued) await trx('exports').where({ id: r.export_id, last_run_id: r.id }).update({ state: 'pending' });
+    for (const r of requeued)
+      await trx('exports').where({ id: r.export_id, last_run_id: r.id }).update({ state: 'pending' });
     for (const r of failed) {
       await trx('exports')
         .where({ id: r.export_id, last_run_id: r.id })
@@ -164,9 +173,7 @@ export async function publishRun(
     if (!done) return false;
     const rows = result.files.map((f, ord) => ({ run_id: run.id, ord, ...f }));
     for (let i = 0; i < rows.length; i += 1000) await trx('run_files').insert(rows.slice(i, i + 1000));
-    await trx('exports')
-      .where({ id: run.export_id })
-      .update({ published_run_id: run.id, updated_at: trx.fn.now() });
+    await trx('exports').where({ id: run.export_id }).update({ published_run_id: run.id, updated_at: trx.fn.now() });
     await trx('exports')
       .where({ id: run.export_id, last_run_id: run.id })
       .update({ state: 'done', failure_reason: null });
@@ -187,7 +194,13 @@ export async function failRun(db: Knex, run: RunRow, workerId: string, reason: s
   return withTransaction(db, async (trx) => {
     const [failed] = await trx('runs')
       .where({ id: run.id, locked_by: workerId, state: 'processing' })
-      .update({ state: 'failed', failure_reason: reason, finished_at: trx.fn.now(), locked_by: null, lease_expires_at: null })
+      .update({
+        state: 'failed',
+        failure_reason: reason,
+        finished_at: trx.fn.now(),
+        locked_by: null,
+        lease_expires_at: null,
+      })
       .returning('id');
     if (!failed) return false;
     await trx('exports')
@@ -204,7 +217,12 @@ export async function releaseRun(db: Knex, run: RunRow, workerId: string): Promi
   await withTransaction(db, async (trx) => {
     const n = await trx('runs')
       .where({ id: run.id, locked_by: workerId, state: 'processing' })
-      .update({ state: 'pending', locked_by: null, lease_expires_at: null, attempts: trx.raw('greatest(attempts - 1, 0)') });
+      .update({
+        state: 'pending',
+        locked_by: null,
+        lease_expires_at: null,
+        attempts: trx.raw('greatest(attempts - 1, 0)'),
+      });
     if (n) await trx('exports').where({ id: run.export_id, last_run_id: run.id }).update({ state: 'pending' });
   });
 }
@@ -222,9 +240,19 @@ async function enqueueDeliveries(trx: Knex.Transaction, run: RunRow, outcome: 'd
   const rows = exp.transports.flatMap((entry, i) => {
     const notify = (entry.options as { notify?: string } | undefined)?.notify ?? 'always';
     if (outcome === 'failed' && (entry.type !== 'email' || notify === 'success')) return [];
-    return [{ export_id: run.export_id, run_id: run.id, owner_id: exp.owner_id, transport_index: i, type: String(entry.type), transport: JSON.stringify(entry) }];
+    return [
+      {
+        export_id: run.export_id,
+        run_id: run.id,
+        owner_id: exp.owner_id,
+        transport_index: i,
+        type: String(entry.type),
+        transport: JSON.stringify(entry),
+      },
+    ];
   });
-  if (rows.length > 0) await trx('transport_deliveries').insert(rows).onConflict(['run_id', 'transport_index']).ignore();
+  if (rows.length > 0)
+    await trx('transport_deliveries').insert(rows).onConflict(['run_id', 'transport_index']).ignore();
 }
 
 export const runFolder = (run: { export_id: number; id: number }) => `exports/${run.export_id}/runs/${run.id}/`;

@@ -44,7 +44,12 @@ export function runJobs(deps: RunnerDeps, concurrency: number): JobKind<RunRow> 
       for (const run of failed) {
         await deps.storage
           .deletePrefix(runFolder(run))
-          .catch((err) => deps.log.error({ err, export_id: run.export_id, run_id: run.id, attempt: run.attempts }, 'staging not removed'));
+          .catch((err) =>
+            deps.log.error(
+              { err, export_id: run.export_id, run_id: run.id, attempt: run.attempts },
+              'staging not removed',
+            ),
+          );
       }
     },
   };

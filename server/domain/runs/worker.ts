@@ -142,7 +142,7 @@ export class Worker {
           if (!ours.has(e.id)) e.controller.abort(new JobAborted(`the ${kind.name} was stopped, deleted or taken over`));
         }
       } catch (err) {
-        this.deps.log.warn({ err, kind: kind.name }, 'heartbeat failed');
+        this.deps.log.warn({ err, kind: kind.name, jobs: entries.map((e) => e.fields) }, 'heartbeat failed');
       }
     }
   }
@@ -185,7 +185,9 @@ export class Worker {
           mine.map((e) => e.job),
           this.id,
         )
-        .catch((err) => this.deps.log.warn({ err, kind: kind.name }, 'jobs not handed back; their leases expire'));
+        .catch((err) =>
+          this.deps.log.warn({ err, kind: kind.name, jobs: mine.map((e) => e.fields) }, 'jobs not handed back; their leases expire'),
+        );
     }
   }
 

@@ -57,7 +57,8 @@ export interface DeliveryJob {
   max_attempts: number;
 }
 
-const JOB_COLUMNS = 'id, export_id, run_id, owner_id, transport_index, type, transport, delivery_uuid, attempts, max_attempts';
+const JOB_COLUMNS =
+  'id, export_id, run_id, owner_id, transport_index, type, transport, delivery_uuid, attempts, max_attempts';
 
 export interface DeliveryJobsDeps {
   db: Knex;
@@ -91,7 +92,9 @@ const CLAIM_SQL = `
   update transport_deliveries d set state = 'processing', locked_by = ?, attempts = d.attempts + 1,
     lease_expires_at = now() + make_interval(secs => ?), updated_at = now()
   from candidate where d.id = candidate.id
-  returning ${JOB_COLUMNS.split(', ').map((c) => `d.${c}`).join(', ')}`;
+  returning ${JOB_COLUMNS.split(', ')
+    .map((c) => `d.${c}`)
+    .join(', ')}`;
 
 /**
  * Ends an attempt that failed: back to pending at `now() + base × 6^(attempts-1)` (at most an hour), or failed when
@@ -141,7 +144,7 @@ export function deliveryJobs(deps: DeliveryJobsDeps): JobKind<DeliveryJob> {
     const run = (await db('runs').where({ id: job.run_id }).first(RUN_COLUMNS)) as RunRow | undefined;
     // Deleted meanwhile: the row went with it (cascade), there is nobody to deliver for.
     if (!exp || !run) return;
-    const entry = job.transport ?? ((exp.transports[job.transport_index] as Stored | undefined) ?? { type: job.type });
+    const entry = job.transport ?? (exp.transports[job.transport_index] as Stored | undefined) ?? { type: job.type };
     const type = String(entry.type);
     const { registry, secretKey } = deps;
     const secrets = secretValues(registry, entry, secretKey);
@@ -161,7 +164,7 @@ export function deliveryJobs(deps: DeliveryJobsDeps): JobKind<DeliveryJob> {
       ownerId: Number(exp.owner_id),
       deliveryId: job.delivery_uuid,
       signal,
-      log: (message, info) => void appendLog(job.id, message, info),
+      log: (message, info) => void appendLog(job, message, info),
     };
     try {
       signal.throwIfAborted();
@@ -173,10 +176,16 @@ export function deliveryJobs(deps: DeliveryJobsDeps): JobKind<DeliveryJob> {
         ended(type, 'cancelled');
         return;
       }
-      const reason = redact(isTransportError(err) ? err.message : `The ${type} delivery failed because of an internal error.`, secrets);
+      const reason = redact(
+        isTransportError(err) ? err.message : `The ${type} delivery failed because of an internal error.`,
+        secrets,
+      );
       const cause = (err as { cause?: unknown }).cause;
-      log.warn({ reason, cause: cause instanceof Error ? redact(cause.message, secrets) : undefined }, 'transport attempt failed');
-      await appendLog(job.id, `attempt ${job.attempts} failed`, { reason });
+      log.warn(
+        { reason, cause: cause instanceof Error ? redact(cause.message, secrets) : undefined },
+        'transport attempt failed',
+      );
+      await appendLog(job, `attempt ${job.attempts} failed`, { reason });
       const outcome = await failAttempt(job, workerId, reason, isPermanent(err));
       if (outcome === 'failed') {
         log.warn({ reason }, 'delivery failed');
@@ -200,10 +209,16 @@ export function deliveryJobs(deps: DeliveryJobsDeps): JobKind<DeliveryJob> {
     return downloadPackers(exp.transports).flatMap((p) => downloadLinks(exp, run.id, files, p, deps.publicUrl));
   }
 
-  function filesFor(exp: ExportRow, run: RunRow, entry: Stored, files: Awaited<ReturnType<typeof publishedFiles>>): DeliveryFile[] {
+  function filesFor(
+    exp: ExportRow,
+    run: RunRow,
+    entry: Stored,
+    files: Awaited<ReturnType<typeof publishedFiles>>,
+  ): DeliveryFile[] {
     const prefix = run.files_prefix ?? '';
     const packer = entry.packer as Packer | undefined;
-    if (packer && PACKABLE.has(String(entry.type))) return packedFiles(deps.storage, prefix, files, packer, exp.name, exp.id);
+    if (packer && PACKABLE.has(String(entry.type)))
+      return packedFiles(deps.storage, prefix, files, packer, exp.name, exp.id);
     return plainFiles(deps.storage, prefix, files);
   }
 
@@ -211,8 +226,19 @@ export function deliveryJobs(deps: DeliveryJobsDeps): JobKind<DeliveryJob> {
     return withTransaction(db, async (trx) => {
       const n = await trx('transport_deliveries')
         .where({ id: job.id, locked_by: workerId, state: 'processing' })
-        .update({ state: 'done', failure_reason: null, locked_by: null, lease_expires_at: null, updated_at: trx.fn.now() });
-      if (n === 1) await logEvent(trx, job.export_id, 'TRANSPORT_FINISH', { run_id: job.run_id, transport: job.transport_index, type: job.type });
+        .update({
+          state: 'done',
+          failure_reason: null,
+          locked_by: null,
+          lease_expires_at: null,
+          updated_at: trx.fn.now(),
+        });
+      if (n === 1)
+        await logEvent(trx, job.export_id, 'TRANSPORT_FINISH', {
+          run_id: job.run_id,
+          transport: job.transport_index,
+          type: job.type,
+        });
       return n === 1;
     });
   }
@@ -227,7 +253,11 @@ export function deliveryJobs(deps: DeliveryJobsDeps): JobKind<DeliveryJob> {
         return await finishDone(job, workerId);
       } catch (err) {
         if (!isConnectionError(err) || tries >= 60) throw err;
-        if (tries === 1) log.warn({ reason: (err as Error).message }, 'delivered, but the database is unreachable; retrying to record it');
+        if (tries === 1)
+          log.warn(
+            { reason: (err as Error).message },
+            'delivered, but the database is unreachable; retrying to record it',
+          );
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
@@ -252,7 +282,7 @@ export function deliveryJobs(deps: DeliveryJobsDeps): JobKind<DeliveryJob> {
     });
   }
 
-  async function appendLog(deliveryId: number, message: string, info?: Record<string, unknown>): Promise<void> {
+  async function appendLog(job: DeliveryJob, message: string, info?: Record<string, unknown>): Promise<void> {
     const line = storableJson([{ timestamp: new Date().toISOString(), message, ...(info ? { info } : {}) }]);
     await db
       .raw(
@@ -261,9 +291,9 @@ export function deliveryJobs(deps: DeliveryJobsDeps): JobKind<DeliveryJob> {
              select e, n from jsonb_array_elements(log || ?::jsonb) with ordinality as x(e, n)
              order by n desc limit ?) t)
          where id = ?`,
-        [line, LOG_KEEP, deliveryId],
+        [line, LOG_KEEP, job.id],
       )
-      .catch((err) => deps.log.warn({ delivery_id: deliveryId, message: (err as Error).message }, 'delivery log not written'));
+      .catch((err) => logOf(job).warn({ message: (err as Error).message }, 'delivery log not written'));
   }
 
   return {
@@ -287,7 +317,10 @@ export function deliveryJobs(deps: DeliveryJobsDeps): JobKind<DeliveryJob> {
           jobs.map((j) => j.id),
         )
         .where({ locked_by: workerId, state: 'processing' })
-        .update({ lease_expires_at: db.raw('now() + make_interval(secs => ?)', [leaseMs / 1000]), updated_at: db.fn.now() })
+        .update({
+          lease_expires_at: db.raw('now() + make_interval(secs => ?)', [leaseMs / 1000]),
+          updated_at: db.fn.now(),
+        })
         .returning('id')) as { id: number }[];
       return new Set(rows.map((r) => Number(r.id)));
     },
@@ -305,17 +338,39 @@ export function deliveryJobs(deps: DeliveryJobsDeps): JobKind<DeliveryJob> {
           updated_at: db.fn.now(),
         })
         .returning('id')) as { id: number }[];
-      for (const r of rows) await appendLog(r.id, 'handed back: the worker running it shut down');
+      const back = new Set(rows.map((r) => Number(r.id)));
+      for (const job of jobs.filter((j) => back.has(Number(j.id)))) {
+        logOf(job).info('delivery handed back: the worker shuts down');
+        await appendLog(job, 'handed back: the worker running it shut down');
+      }
     },
     async sweepExpired() {
       await withTransaction(db, async (trx) => {
         const { rows } = (await trx.raw(SWEEP_SQL)) as {
-          rows: { id: number; export_id: number; run_id: number; transport_index: number; type: string; state: string; attempts: number; failure_reason: string | null }[];
+          rows: {
+            id: number;
+            export_id: number;
+            run_id: number;
+            transport_index: number;
+            type: string;
+            state: string;
+            attempts: number;
+            failure_reason: string | null;
+          }[];
         };
         for (const r of rows) {
-          deps.log.warn({ export_id: r.export_id, run_id: r.run_id, attempt: r.attempts, delivery_id: r.id, state: r.state }, 'delivery taken over: its worker stopped responding');
+          deps.log.warn(
+            { export_id: r.export_id, run_id: r.run_id, attempt: r.attempts, delivery_id: r.id, state: r.state },
+            'delivery taken over: its worker stopped responding',
+          );
           if (r.state === 'failed') {
-            await logEvent(trx, r.export_id, 'TRANSPORT_FAILED', { run_id: r.run_id, transport: r.transport_index, type: r.type, reason: r.failure_reason, attempts: r.attempts });
+            await logEvent(trx, r.export_id, 'TRANSPORT_FAILED', {
+              run_id: r.run_id,
+              transport: r.transport_index,
+              type: r.type,
+              reason: r.failure_reason,
+              attempts: r.attempts,
+            });
           }
         }
       });
@@ -332,10 +387,27 @@ export async function stopDeliveries(db: Knex, exportId: number, reason: string)
     const rows = (await trx('transport_deliveries')
       .where({ export_id: exportId })
       .whereIn('state', ['pending', 'processing'])
-      .update({ state: 'failed', failure_reason: reason, locked_by: null, lease_expires_at: null, updated_at: trx.fn.now() })
-      .returning(['run_id', 'transport_index', 'type', 'attempts'])) as { run_id: number; transport_index: number; type: string; attempts: number }[];
+      .update({
+        state: 'failed',
+        failure_reason: reason,
+        locked_by: null,
+        lease_expires_at: null,
+        updated_at: trx.fn.now(),
+      })
+      .returning(['run_id', 'transport_index', 'type', 'attempts'])) as {
+      run_id: number;
+      transport_index: number;
+      type: string;
+      attempts: number;
+    }[];
     for (const r of rows) {
-      await logEvent(trx, exportId, 'TRANSPORT_FAILED', { run_id: r.run_id, transport: r.transport_index, type: r.type, reason, attempts: r.attempts });
+      await logEvent(trx, exportId, 'TRANSPORT_FAILED', {
+        run_id: r.run_id,
+        transport: r.transport_index,
+        type: r.type,
+        reason,
+        attempts: r.attempts,
+      });
     }
     return rows.length;
   });
