@@ -25,12 +25,13 @@ import type { ExportRow } from '../exports/export-repo.js';
 import { publishedFiles } from '../exports/export-repo.js';
 import { setExpiry } from '../exports/expiry.js';
 import { RUN_COLUMNS, type RunRow } from '../runs/queue.js';
+import { deliveryPacker, offeredPackers } from '../packaging.js';
 import { storableJson } from '../text.js';
 import { packedFiles, plainFiles } from './delivery-files.js';
 import { DeliverySlots } from './delivery-slots.js';
-import { downloadLinks, downloadPackers } from './download-links.js';
+import { downloadLinks } from './download-links.js';
 import { isPermanent, isTransportError, redact } from './failure.js';
-import type { Packer, TransportRegistry } from './registry.js';
+import type { TransportRegistry } from './registry.js';
 import { deliveryOptions, secretValues } from './stored-transports.js';
 import type { DeliveryContext, DeliveryFile, TransportEmail } from './transport.js';
 
@@ -40,9 +41,6 @@ export const DEFAULT_RETRY_DELAYS_MS = [5_000, 30_000];
 /** A delivery row not touched for this long belongs to a process that died. */
 const STALE_AFTER = '2 minutes';
 const LOG_KEEP = 100;
-
-/** Transports that send the run's files somewhere and so can pack them. */
-const PACKABLE = new Set(['directory', 'sftp', 'ftp', 's3', 'url']);
 
 export interface DeliveryRunnerDeps {
   db: Knex;
@@ -172,13 +170,13 @@ export class DeliveryRunner {
    * e-mails and webhooks carry none.
    */
   private linksOf(exp: ExportRow, run: RunRow, files: Awaited<ReturnType<typeof publishedFiles>>) {
-    return downloadPackers(exp.transports).flatMap((p) => downloadLinks(exp, run.id, files, p, this.deps.publicUrl));
+    return offeredPackers(exp.transports).flatMap((p) => downloadLinks(exp, run.id, files, p, this.deps.publicUrl));
   }
 
   private filesFor(exp: ExportRow, run: RunRow, entry: Stored, files: Awaited<ReturnType<typeof publishedFiles>>): DeliveryFile[] {
     const prefix = run.files_prefix ?? '';
-    const packer = entry.packer as Packer | undefined;
-    if (packer && PACKABLE.has(String(entry.type))) return packedFiles(this.deps.storage, prefix, files, packer, exp.name, exp.id);
+    const packer = deliveryPacker(entry);
+    if (packer) return packedFiles(this.deps.storage, prefix, files, packer, exp.name, exp.id);
     return plainFiles(this.deps.storage, prefix, files);
   }
 
