@@ -24,8 +24,7 @@ const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 /** Constant-time passkey check (R-FILE-6): equal-length digests, so neither length nor prefix leaks through timing. */
 export const passkeyMatches = (given: string, actual: string): boolean => timingSafeEqual(digest(given), digest(actual));
 
-const expired = () =>
-  Object.assign(new AppError(410, 'user', 'export_expired', 'The download has expired'), { browserKey: 'export.expired' });
+const expired = () => new AppError(410, 'user', 'export_expired', 'The download has expired');
 
 /**
  * Anonymous passkey downloads (R-FILE-5/6, R-ROB-6, R-ROB-9): `download/<passkey>/[run/<runId>/]<file name>`.

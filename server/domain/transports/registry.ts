@@ -1,6 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
-import { AppError, apiError, invalidValue, isAppError } from '../errors.js';
+import { apiError, invalidValue, isAppError } from '../errors.js';
 import { PACKERS, type Packer } from '../packaging.js';
 import { createDirectoryTransport } from './directory.js';
 import { createDownloadTransport } from './download.js';
@@ -109,11 +109,7 @@ export function createTransportRegistry(deps: TransportRegistryDeps): TransportR
     } catch (err) {
       const from = `${at}.options.url`;
       if (!isAppError(err) || err.parameters.path !== from) throw err;
-      const name = err.code.slice(`error.${err.realm}.`.length);
-      throw new AppError(err.status, err.realm, name, err.message.split(from).join(`${at}.url`), {
-        ...err.parameters,
-        path: `${at}.url`,
-      });
+      throw err.withDetails(err.message.split(from).join(`${at}.url`), { ...err.parameters, path: `${at}.url` });
     }
   }
 
