@@ -10,6 +10,7 @@ import { writeManifest } from './manifest.js';
 import type { Producer, Progress, RunContext } from './run-context.js';
 import type { RunRow } from './queue.js';
 import { Staging } from './staging.js';
+import { RunFailure } from '../errors.js';
 
 export interface RunnerDeps {
   db: Knex;
@@ -34,8 +35,7 @@ export class RunAborted extends Error {}
 
 /** One sentence for `_failure_reason`: our own messages pass, anything unexpected gets a generic one. */
 export function failureReason(e: unknown): string {
-  const userMessage = (e as { userMessage?: unknown } | null)?.userMessage;
-  if (typeof userMessage === 'string') return userMessage;
+  if (e instanceof RunFailure) return e.userMessage;
   return 'The export failed because of an internal error; the server log has the details.';
 }
 
