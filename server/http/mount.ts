@@ -2,8 +2,9 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import type { Context, Next } from 'koa';
 
-/** R-FILE-9: export routes answer under `/api/v1/export` and the seed's doubled `/api/v1/v1/export` alike. */
-export const EXPORT_PREFIXES = ['/api/v1/export', '/api/v1/v1/export'] as const;
+/** R-FILE-9: the API answers under `/api/v1` and the seed's doubled `/api/v1/v1` alike (export routes, openapi.json). */
+export const API_PREFIXES = ['/api/v1', '/api/v1/v1'] as const;
+export const EXPORT_PREFIXES = API_PREFIXES.map((p) => `${p}/export`);
 
 /**
  * Mounts `router` (paths relative to the prefix, e.g. `/:id/file`) under every export prefix, behind `middleware`
