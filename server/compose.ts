@@ -2,7 +2,11 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import type Koa from 'koa';
 import type { Config } from './config.js';
+import { AssetService } from './domain/assets/asset-service.js';
 import { ExportService } from './domain/exports/export-service.js';
+import { DownloadService } from './domain/files/download-service.js';
+import { FileService } from './domain/files/file-service.js';
+import { ObjectService } from './domain/objects/object-service.js';
 import { moduleValidators } from './domain/exports/nested-validators.js';
 import { DataProducer } from './domain/produce/data-producer.js';
 import type { Producer } from './domain/runs/run-context.js';
@@ -20,7 +24,7 @@ import { SessionService } from './domain/sessions/sessions.js';
 import { purgeStaleThrottles } from './domain/sessions/throttle.js';
 import { createApp } from './http/app.js';
 import { dataRouters } from './http/routes/data-routes.js';
-import { fileRouters, pageRoutes } from './http/routes/file-routes.js';
+import { fileRoutes, pageRoutes } from './http/routes/file-routes.js';
 import { openApiRoutes } from './http/routes/openapi-routes.js';
 import { DatabaseOutage } from './infra/db/outage.js';
 import type { Logger } from './infra/logger.js';
@@ -107,12 +111,22 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     isShuttingDown: () => shuttingDown,
     metrics,
     storage,
-    // Files, archives and passkey downloads (issue 4) and the root page (R-FILE-10).
+    // Services are built here and handed to routers, which construct nothing.
     extraRouters: [
-      ...dataRouters({ db, storage, sessions, config }),
-      ...fileRouters({ db, storage, sessions, config, metrics }),
+      ...dataRouters({ db, objects: new ObjectService(db), assets: new AssetService(db, storage), sessions, config }),
+      // The root page (R-FILE-10).
       pageRoutes(),
       openApiRoutes(),
+    ],
+    // Files, archives and passkey downloads (issue 4), under both export prefixes.
+    exportRouters: [
+      fileRoutes({
+        files: new FileService({ db, storage }),
+        downloads: new DownloadService({ db, storage }),
+        sessions,
+        frontendUrl: config.FRONTEND_URL,
+        metrics,
+      }),
     ],
   });
   app.on('shutdown', () => {

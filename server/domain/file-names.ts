@@ -65,17 +65,38 @@ export function withSuffix(name: string, suffix: string): string {
   return truncateUtf8(name, MAX_COMPONENT_BYTES - utf8Bytes(suffix) - utf8Bytes(tag)) + tag + suffix;
 }
 
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)/i;
+
 /**
- * One file name from user text (an export name, a requested download name): NFC, bidi controls removed, control
- * and reserved characters (`/ \ : * ? " < > |`, C0, DEL, C1) and lone surrogates → `_`, trimmed, no leading dots,
- * cut so that `extension` (appended by the caller, e.g. `.zip`) still fits in MAX_NAME_BYTES. '' when nothing is left.
+ * The one sanitiser of names made from text (export names, requested download names, asset file names, template
+ * output, delivery folders), without a length bound; fileNameFromText and safeNameComponent bound it.
+ * NFC; bidi controls removed; control characters (C0, DEL, C1), lone surrogates and `/ \ < > : " | ? *` → `_`;
+ * runs of dots collapsed so no `..` remains; trimmed; trailing dots and spaces removed (Windows drops them); leading
+ * dots → `_` (no hidden files, no `.`/`..`); Windows device names (`CON`, `nul.txt`) prefixed with `_`.
+ * '' when nothing is left.
+ */
+export function cleanFileName(text: string): string {
+  const name = stripBidi(String(text).normalize('NFC'))
+    .replace(/[\x00-\x1F\x7F-\x9F/\\<>:"|?*]|[\uD800-\uDFFF]/gu, '_')
+    .replace(/\.{2,}/g, '.')
+    .trim()
+    .replace(/[. ]+$/, '')
+    .replace(/^\.+/, (dots) => '_'.repeat(dots.length));
+  return WINDOWS_DEVICE.test(name) ? `_${name}` : name;
+}
+
+/** Cut to `maxBytes` (file-names rules); a cut never leaves trailing dots or spaces, nor a Windows device name. */
+export function cutName(name: string, maxBytes: number): string {
+  let cut = truncateUtf8(name, maxBytes);
+  if (cut === name) return cut;
+  cut = cut.replace(/[. ]+$/, '');
+  return WINDOWS_DEVICE.test(cut) ? `_${truncateUtf8(cut, maxBytes - 1)}` : cut;
+}
+
+/**
+ * One file name from user text (an export name, a requested download name): cleanFileName, cut so that `extension`
+ * (appended by the caller, e.g. `.zip`) still fits in MAX_NAME_BYTES. '' when nothing is left.
  */
 export function fileNameFromText(text: string, extension = ''): string {
-  const cleaned = stripBidi(String(text).normalize('NFC'))
-    .replace(/[\u0000-\u001f\u007f-\u009f/\\:*?"<>|]+|[\uD800-\uDFFF]/gu, '_')
-    .trim()
-    .replace(/^\.+/, '');
-  const room = Math.max(1, MAX_NAME_BYTES - utf8Bytes(extension));
-  const cut = truncateUtf8(cleaned, room);
-  return cut === cleaned ? cut : cut.replace(/[. ]+$/, '');
+  return cutName(cleanFileName(text), Math.max(1, MAX_NAME_BYTES - utf8Bytes(extension)));
 }

@@ -1,4 +1,4 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import Koa from 'koa';
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
@@ -10,6 +10,7 @@ import type { Metrics } from '../infra/metrics/metrics.js';
 import type { Storage } from '../infra/storage/storage.js';
 import { requireUser } from './middleware/auth.js';
 import { errorMiddleware } from './middleware/errors.js';
+import { mountExportRouter } from './mount.js';
 import { queryText } from './middleware/query-text.js';
 import { requestContext } from './middleware/request-context.js';
 import { exportRoutes } from './routes/export-routes.js';
@@ -27,8 +28,10 @@ export interface AppDeps {
   isShuttingDown: () => boolean;
   metrics: Metrics;
   storage: Storage;
-  /** Extra routers mounted by later modules (files, objects, assets, search). */
+  /** Extra routers mounted by later modules at their own paths (objects, assets, search, pages). */
   extraRouters?: Router[];
+  /** Routers below `<prefix>/…` of both export prefixes (files, archives, passkey downloads); see mountExportRouter. */
+  exportRouters?: Router[];
 }
 
 export function createApp(deps: AppDeps): Koa {
@@ -57,13 +60,8 @@ export function createApp(deps: AppDeps): Koa {
     bodyLimit: deps.config.BODY_LIMIT,
     transportsView: deps.transportsView,
   });
-  // R-FILE-9: the seed prints a doubled prefix; both answer the same.
-  for (const prefix of ['/api/v1/export', '/api/v1/v1/export']) {
-    const mount = new Router({ prefix });
-    mount.use(requireUser(deps.sessions));
-    mount.use(exportsRouter.routes(), exportsRouter.allowedMethods());
-    app.use(mount.routes()).use(mount.allowedMethods());
-  }
+  mountExportRouter(app, exportsRouter, requireUser(deps.sessions));
+  for (const r of deps.exportRouters ?? []) mountExportRouter(app, r);
   for (const r of deps.extraRouters ?? []) app.use(r.routes()).use(r.allowedMethods());
   return app;
 }

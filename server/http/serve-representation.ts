@@ -2,6 +2,7 @@ import { pipeline, type Readable, Transform } from 'node:stream';
 import type { Context } from 'koa';
 import { stripBidi, wellFormed } from '../domain/file-names.js';
 import type { Representation } from '../domain/files/representation.js';
+import { planResponse } from './response-plan.js';
 
 /**
  * RFC 6266 / 5987: an ASCII fallback plus the exact UTF-8 name (Koa's attachment() omits filename* for ASCII-less
@@ -13,47 +14,6 @@ export const contentDisposition = (type: 'inline' | 'attachment', rawName: strin
   const fallback = fileName.replace(/[^\x20-\x7e]/g, '_').replace(/["\\%]/g, '_');
   const encoded = encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `${type}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
-};
-
-export type RangeResult = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
-
-/**
- * A single `bytes=` range (RFC 9110 §14): `a-b`, `a-`, suffix `-n`. Syntax we don't serve (several ranges, other
- * units, garbage) is ignored and the whole representation is sent, as the RFC allows.
- */
-export const parseRange = (header: string | undefined, size: number): RangeResult => {
-  if (!header) return { kind: 'full' };
-  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  if (!m || (m[1] === '' && m[2] === '')) return { kind: 'full' };
-  if (m[1] === '') {
-    const n = Number(m[2]);
-    if (n === 0 || size === 0) return { kind: 'unsatisfiable' };
-    return { kind: 'partial', start: Math.max(0, size - n), end: size - 1 };
-  }
-  const start = Number(m[1]);
-  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (!Number.isSafeInteger(start) || (m[2] !== '' && Number(m[2]) < start)) return { kind: 'full' };
-  if (start >= size) return { kind: 'unsatisfiable' };
-  return { kind: 'partial', start, end };
-};
-
-const etagList = (header: string): string[] => header.split(',').map((s) => s.trim().replace(/^W\//, ''));
-
-/** If-None-Match (weak comparison) or, without it, If-Modified-Since: true → 304. */
-const notModified = (ctx: Context, rep: Representation): boolean => {
-  const inm = ctx.get('if-none-match');
-  if (inm) return rep.etag !== null && (inm.trim() === '*' || etagList(inm).includes(rep.etag));
-  const ims = Date.parse(ctx.get('if-modified-since'));
-  return !Number.isNaN(ims) && Math.floor(rep.lastModified.getTime() / 1000) * 1000 <= ims;
-};
-
-/** If-Range (RFC 9110 §13.1.5): a strong ETag match or the exact Last-Modified date keeps the Range; else full 200. */
-const ifRangeHolds = (ctx: Context, rep: Representation): boolean => {
-  const v = ctx.get('if-range').trim();
-  if (!v) return true;
-  if (v.startsWith('"') || v.startsWith('W/')) return rep.etag !== null && v === rep.etag;
-  const date = Date.parse(v);
-  return !Number.isNaN(date) && date === Math.floor(rep.lastModified.getTime() / 1000) * 1000;
 };
 
 /**
@@ -120,8 +80,8 @@ const leave = (ctx: Context) => {
 };
 
 /**
- * Serves a Representation with HEAD, conditional requests, single ranges (206/416), exact Content-Length and
- * Content-Disposition. For GET the body is opened (and primed) before any header is sent; a client that goes away
+ * Serves a Representation as planned by planResponse (conditional requests 304/412, ranges 206/416, HEAD), with
+ * exact Content-Length and Content-Disposition. For GET the body is opened (and primed) before any header is sent; a client that goes away
  * aborts the signal at whatever await it is, and the body stream is destroyed (by us, or by Koa once it is the body),
  * which closes every file handle of an archive.
  */
@@ -135,31 +95,34 @@ export async function serveRepresentation(
   if (rep.etag) ctx.set('ETag', rep.etag);
   ctx.set('Last-Modified', rep.lastModified.toUTCString());
   ctx.set('Accept-Ranges', rep.size === null ? 'none' : 'bytes');
-  if (notModified(ctx, rep)) {
+  const plan = planResponse(
+    {
+      method: ctx.method,
+      ifMatch: ctx.get('if-match'),
+      ifNoneMatch: ctx.get('if-none-match'),
+      ifModifiedSince: ctx.get('if-modified-since'),
+      ifUnmodifiedSince: ctx.get('if-unmodified-since'),
+      range: ctx.get('range'),
+      ifRange: ctx.get('if-range'),
+    },
+    rep,
+  );
+  if (plan.status === 304) {
     ctx.status = 304;
     return;
   }
-  let start = 0;
-  let end = rep.size === null ? -1 : rep.size - 1;
-  let status = 200;
-  if (rep.size !== null && ifRangeHolds(ctx, rep)) {
-    const range = parseRange(ctx.get('range'), rep.size);
-    if (range.kind === 'unsatisfiable') {
-      ctx.status = 416;
-      ctx.set('Content-Range', `bytes */${rep.size}`);
-      ctx.body = '';
-      return;
-    }
-    if (range.kind === 'partial') {
-      ({ start, end } = range);
-      status = 206;
-      ctx.set('Content-Range', `bytes ${start}-${end}/${rep.size}`);
-    }
+  // 412 and 416 have empty bodies (docs/errors.md): the client's own validators or Range decide, not an error code.
+  if (plan.status === 412 || plan.status === 416) {
+    ctx.status = plan.status;
+    if (plan.status === 416) ctx.set('Content-Range', plan.contentRange);
+    ctx.body = '';
+    return;
   }
+  const { start, end, length, status } = plan;
+  if (plan.status === 206) ctx.set('Content-Range', plan.contentRange);
   if (opts.disposition) ctx.set('Content-Disposition', contentDisposition(opts.disposition, rep.fileName));
   // Scriptable types served from the API origin run sandboxed, so an exported HTML file can't act as the user.
   if (/html|xml|svg/i.test(rep.contentType)) ctx.set('Content-Security-Policy', "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'");
-  const length = rep.size === null ? null : end - start + 1;
   if (ctx.method === 'HEAD' || length === 0) {
     ctx.status = status;
     ctx.type = rep.contentType;

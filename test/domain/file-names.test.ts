@@ -8,9 +8,9 @@ import {
   truncateUtf8,
   withSuffix,
 } from '../../server/domain/file-names.js';
-import { downloadStem } from '../../server/domain/transports/download-links.js';
+import { archiveStem as downloadStem, zipDownloadName } from '../../server/domain/packaging.js';
 import { partPath } from '../../server/domain/transports/layout.js';
-import { fileDownloadName, zipDownloadName } from '../../server/domain/files/selection.js';
+import { fileDownloadName } from '../../server/domain/files/selection.js';
 import { contentDisposition } from '../../server/http/serve-representation.js';
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { Worker } from '../../server/domain/runs/worker.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
 import { GateProducer } from '../helpers/producers.js';
+import { RunFailure } from '../../server/domain/errors.js';
 
 describe('run engine (R-ENG)', () => {
   let app: TestApp;
@@ -141,7 +142,7 @@ describe('run engine (R-ENG)', () => {
     const id = await create('fragile');
     worker();
     const first = await eventually(stateIs(id, 'done'));
-    gate.failWith = Object.assign(new Error('boom'), { userMessage: 'The search matched an object that could not be read.' });
+    gate.failWith = new RunFailure('The search matched an object that could not be read.');
     await app.request.post(`/api/v1/export/${id}/start`).query({ token }).expect(200);
     const failed = await eventually(stateIs(id, 'failed'));
     expect(failed._failure_reason).to.equal('The search matched an object that could not be read.');

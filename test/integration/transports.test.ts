@@ -16,6 +16,7 @@ import { type S3TestServer, startS3Server } from '../domain/transports/servers/s
 import { type SftpTestServer, startSftpServer } from '../domain/transports/servers/sftp-server.js';
 import { rememberSecret } from '../helpers/log-capture.js';
 import { type MailCatcher, startMailCatcher } from '../helpers/mail-catcher.js';
+import { RunFailure } from '../../server/domain/errors.js';
 
 const PASSWORD = 'sftp-Secret-9f3-XYZ';
 rememberSecret(PASSWORD);
@@ -373,7 +374,7 @@ describe('transports end to end (R-TR)', () => {
 
   it('R-TR-2 email notify=failure mails a failed run with its reason; notify=success does not', async () => {
     mails.length = 0;
-    gate.failWith = Object.assign(new Error('boom'), { userMessage: 'The search timed out.' });
+    gate.failWith = new RunFailure('The search timed out.');
     try {
       const created = await put({
         export: { name: 'watched' },

@@ -1,24 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Storage } from '../../infra/storage/storage.js';
-import {
-  archiveEtag,
-  computeTarLayout,
-  computeZipLayout,
-  planZipParts,
-  streamTarGz,
-  streamTarRange,
-  streamZipRange,
-  ZIP_2GB_LIMIT,
-  ZIP_10MB_LIMIT,
-} from '../archive/index.js';
 import { AppError, notFound } from '../errors.js';
 import { isExpired } from '../exports/expiry.js';
 import { assertNotThrottled, recordFailure } from '../sessions/throttle.js';
-import { archiveEntries, downloadFiles, downloadPackers, downloadStem } from '../transports/download-links.js';
-import type { Packer } from '../transports/registry.js';
+import { archiveStem, offeredPackers, type Packer, planArchives } from '../packaging.js';
 import { fileNotFound, invalidPasskey, notPublished, runGone } from './browser-errors.js';
-import { ZIP_TYPE } from './file-service.js';
 import {
   type ArchiveFile,
   archiveFiles,
@@ -37,8 +24,7 @@ const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 /** Constant-time passkey check (R-FILE-6): equal-length digests, so neither length nor prefix leaks through timing. */
 export const passkeyMatches = (given: string, actual: string): boolean => timingSafeEqual(digest(given), digest(actual));
 
-const expired = () =>
-  Object.assign(new AppError(410, 'user', 'export_expired', 'The download has expired'), { browserKey: 'export.expired' });
+const expired = () => new AppError(410, 'user', 'export_expired', 'The download has expired');
 
 /**
  * Anonymous passkey downloads (R-FILE-5/6, R-ROB-6, R-ROB-9): `download/<passkey>/[run/<runId>/]<file name>`.
@@ -60,7 +46,7 @@ export class DownloadService {
       await recordFailure(db, keys);
       throw notFound('export', exportId);
     }
-    const packers = downloadPackers(row.transports);
+    const packers = offeredPackers(row.transports);
     // Compared even without a download transport, so both answers take the same time.
     if (!passkeyMatches(passkey, row.passkey) || packers.length === 0) {
       await recordFailure(db, keys);
@@ -99,45 +85,20 @@ export class DownloadService {
     files: ArchiveFile[],
     name: string,
   ): Representation {
-    const stem = downloadStem(row.name, row.id);
+    const stem = archiveStem(row.name, row.id);
     for (const packer of packers) {
-      const index = downloadFiles(stem, packer, files).findIndex((f) => f.name === name);
-      if (index < 0) continue;
-      const { storage } = this.deps;
-      const entries = archiveEntries(files);
-      const base = { lastModified, fileName: name };
-      if (packer === 'zip' || packer === 'zip_10mb' || packer === 'zip_2gb') {
-        let selected = files;
-        let layout = computeZipLayout(entries, { zip64: 'always' });
-        if (packer !== 'zip') {
-          const part = planZipParts(entries, packer === 'zip_10mb' ? ZIP_10MB_LIMIT : ZIP_2GB_LIMIT)[index];
-          selected = part.entries.map((i) => files[i]);
-          layout = computeZipLayout(part.entries.map((i) => entries[i]), { zip64: part.zip64 ? 'always' : 'never' });
-        }
-        const openData = storageOpenData(storage, prefix, selected);
-        return {
-          ...base,
-          size: layout.totalSize,
-          etag: archiveEtag(layout),
-          contentType: ZIP_TYPE,
-          kind: packer === 'zip' ? 'download' : 'split_part',
-          open: async (start, end, signal) => streamZipRange(layout, start, end, openData, signal, HTTP_ARCHIVE_OPTIONS),
-        };
-      }
-      const layout = computeTarLayout(entries);
-      const openData = storageOpenData(storage, prefix, files);
-      if (packer === 'tar') {
-        return {
-          ...base,
-          size: layout.totalSize,
-          etag: archiveEtag(layout),
-          contentType: 'application/x-tar',
-          kind: 'tar',
-          open: async (start, end, signal) => streamTarRange(layout, start, end, openData, signal, HTTP_ARCHIVE_OPTIONS),
-        };
-      }
-      // tar_gz: gzip output length isn't predictable, so no length, no ranges and no validator.
-      return { ...base, size: null, etag: null, contentType: 'application/gzip', kind: 'tar', open: async (_s, _e, signal) => streamTarGz(layout, openData, signal, HTTP_ARCHIVE_OPTIONS) };
+      const archive = planArchives(stem, packer, files).find((a) => a.name === name);
+      if (!archive) continue;
+      const openData = storageOpenData(this.deps.storage, prefix, archive.files);
+      return {
+        size: archive.size,
+        etag: archive.etag(),
+        lastModified,
+        contentType: archive.contentType,
+        kind: archive.kind,
+        fileName: archive.name,
+        open: async (start, end, signal) => archive.open(openData, start, end, signal, HTTP_ARCHIVE_OPTIONS),
+      };
     }
     throw fileNotFound(name);
   }

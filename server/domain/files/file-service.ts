@@ -1,9 +1,6 @@
 import type { Knex } from 'knex';
 import type { Storage } from '../../infra/storage/storage.js';
-import { createHash } from 'node:crypto';
-import { computeZipLayout, streamZipRange } from '../archive/index.js';
 import type { ArchiveEntry } from '../archive/entry.js';
-import { ZIP_LAYOUT_VERSION, type ZipLayout } from '../archive/zip-layout.js';
 import { invalidValue, isAppError, notFound, serverError } from '../errors.js';
 import { isExpired } from '../exports/expiry.js';
 import { realpathWithin, resolveExportPath } from './safe-path.js';
@@ -19,24 +16,14 @@ import {
   RunCache,
 } from './published.js';
 import type { Representation } from './representation.js';
-import { fileDownloadName, selectTree, zipDownloadName } from './selection.js';
+import { type ArchivePlan, zipArchive, zipDownloadName } from '../packaging.js';
+import { fileDownloadName, selectTree } from './selection.js';
 import { HTTP_ARCHIVE_OPTIONS, openStored, storageOpenData } from './sources.js';
 
-/** Every ZIP response is this type; `Cache-Control: no-transform` keeps proxies from recompressing it. */
-export const ZIP_TYPE = 'application/zip';
-
-/**
- * Strong ETag of a zip/ archive: sha256 over the layout version, the selected path and the fingerprint of the run's
- * ordered [path, size, crc32, mtime] list — everything that shapes the bytes (entry names are the paths relative to
- * the selection; mode is always the default).
- */
-const zipEtag = (rel: string, fingerprint: string): string =>
-  `"${createHash('sha256').update(`export-manager-zip\n${ZIP_LAYOUT_VERSION}\n${rel}\n${fingerprint}`).digest('base64url')}"`;
-
 interface ZipPlan {
-  layout: ZipLayout;
+  archive: ArchivePlan<ArchiveFile>;
+  /** archiveEtag of the layout (packaging.ts), the one scheme of every archive: hashed once per cached plan. */
   etag: string;
-  files: ArchiveFile[];
 }
 
 /**
@@ -105,7 +92,7 @@ export class FileService {
     const rel = resolveExportPath(rawPath);
     const { row, run } = await this.published(ownerId, exportId, rel, runParam);
     const { db } = this.deps;
-    const { layout, etag, files } = await zipPlans.get(
+    const { archive, etag } = await zipPlans.get(
       `${run.cacheKey}\n${rel}`,
       async () => {
         const list = await archiveFileList(db, run);
@@ -117,18 +104,19 @@ export class FileService {
           entries[i] = { name, size: file.size, crc32: file.crc32, mtime: file.mtime };
           files[i] = file;
         }
-        return { layout: computeZipLayout(entries, { zip64: 'always' }), etag: zipEtag(rel, list.fingerprint), files };
+        const archive = zipArchive('', entries, files);
+        return { archive, etag: archive.etag() as string };
       },
-      (p) => p.files.length,
+      (p) => p.archive.files.length,
     );
-    const openData = storageOpenData(this.deps.storage, run.prefix, files);
+    const openData = storageOpenData(this.deps.storage, run.prefix, archive.files);
     return {
-      size: layout.totalSize,
+      size: archive.size,
       etag,
       lastModified: run.finishedAt,
-      contentType: ZIP_TYPE,
+      contentType: archive.contentType,
       fileName: zipDownloadName(row.name, row.id, rel, requestedName),
-      open: async (start, end, signal) => streamZipRange(layout, start, end, openData, signal, HTTP_ARCHIVE_OPTIONS),
+      open: async (start, end, signal) => archive.open(openData, start, end, signal, HTTP_ARCHIVE_OPTIONS),
     };
   }
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { ExportRow } from '../exports/export-repo.js';
 import { decodeArchiveIndex } from './archive-index.js';
@@ -66,11 +65,9 @@ export interface ArchiveFile {
   mtime: number;
 }
 
-/** A run's archive columns in `_files` order, with an exact fingerprint of the ordered list (for ETags). */
+/** A run's archive columns in `_files` order (archive ETags hash the layouts made of them, packaging.ts). */
 export interface ArchiveFileList {
   files: ArchiveFile[];
-  /** sha256 (base64url) over the ordered [path, size, crc32, mtime] list. */
-  fingerprint: string;
 }
 
 /**
@@ -88,20 +85,6 @@ const LIST_SQL = `select count(*)::int as n,
 /** The JSON form: exact for any path (a path with a newline can't be split from the text form). */
 const LIST_JSON_SQL = `select coalesce(json_agg(json_build_array(path, size, crc32, mtime) order by ord), '[]')::text as list
   from run_files where run_id = ?`;
-
-const fingerprintOf = (files: readonly ArchiveFile[]): string => {
-  const h = createHash('sha256');
-  // Length-prefixed names, so no two lists hash the same input; hashed in batches (one update per file is slow).
-  let batch = '';
-  for (const f of files) {
-    batch += `${f.path.length}:${f.path} ${f.size} ${f.crc32} ${f.mtime}\n`;
-    if (batch.length > 65536) {
-      h.update(batch);
-      batch = '';
-    }
-  }
-  return h.update(batch).digest('base64url');
-};
 
 const splitNumbers = (text: string, n: number): Float64Array | null => {
   const out = new Float64Array(n);
@@ -128,7 +111,7 @@ async function loadArchiveFileList(db: Knex, runId: number): Promise<ArchiveFile
   // rows written directly) and any index this code can't read fall through to run_files.
   const indexed = (await db('runs').where({ id: runId }).first('archive_index')) as { archive_index: Buffer | null } | undefined;
   const decoded = indexed?.archive_index ? decodeArchiveIndex(indexed.archive_index) : null;
-  if (decoded) return { files: decoded, fingerprint: fingerprintOf(decoded) };
+  if (decoded) return { files: decoded };
   const { rows } = (await db.raw(LIST_SQL, [runId])) as {
     rows: { n: number; paths: string; sizes: string; crcs: string; mtimes: string }[];
   };
@@ -148,12 +131,12 @@ async function loadArchiveFileList(db: Knex, runId: number): Promise<ArchiveFile
       crc32: Number(crc32),
       mtime: Number(mtime),
     }));
-    return { files: list, fingerprint: fingerprintOf(list) };
+    return { files: list };
   }
   for (let i = 0; i < n; i++) {
     files[i] = { path: paths[i], size: (sizes as Float64Array)[i], crc32: (crcs as Float64Array)[i], mtime: (mtimes as Float64Array)[i] };
   }
-  return { files, fingerprint: fingerprintOf(files) };
+  return { files };
 }
 
 /**
@@ -213,7 +196,7 @@ export class RunCache<V> {
 const listCache = new RunCache<ArchiveFileList>(300_000);
 
 /**
- * A published run's files in `_files` order with only the archive columns, and the list's fingerprint. Cached per
+ * A published run's files in `_files` order with only the archive columns. Cached per
  * run (PublishedRun.cacheKey): a new publish has a new run id, so nothing needs invalidating.
  */
 export const archiveFileList = (db: Knex, run: PublishedRun): Promise<ArchiveFileList> =>

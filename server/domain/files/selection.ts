@@ -28,29 +28,13 @@ export const selectTree = <F extends SelectableFile>(files: readonly F[], rel: s
 };
 
 /**
- * A name usable in Content-Disposition and on a disk (file-names.ts): no separators, control, reserved or bidi
- * characters, cut by characters so that `extension` still fits.
- */
-export const safeFileName = (name: string, extension = ''): string => fileNameFromText(name, extension);
-
-/**
  * R-FILE-1: `filename` replaces the base name and the extension of the served file is kept automatically
  * (`report` for `objects.csv` → `report.csv`; `report.csv` stays). Without `filename` the file's own leaf name.
  */
 export const fileDownloadName = (filePath: string, requested: string | undefined): string => {
   const leaf = path.basename(filePath);
   const ext = path.extname(leaf);
-  const wanted = requested === undefined ? '' : safeFileName(requested, ext);
+  const wanted = requested === undefined ? '' : fileNameFromText(requested, ext);
   if (!wanted) return leaf;
   return ext && !wanted.toLowerCase().endsWith(ext.toLowerCase()) ? `${wanted}${ext}` : wanted;
-};
-
-/**
- * R-FILE-2 default name: export name, plus `-<leaf>` when a path other than `/` is given, plus `.zip`;
- * `filename` overrides it and `.zip` is added when missing.
- */
-export const zipDownloadName = (exportName: string, exportId: number, rel: string, requested: string | undefined): string => {
-  const wanted = requested === undefined ? '' : safeFileName(requested, '.zip');
-  const base = wanted || safeFileName(`${safeFileName(exportName) || `export-${exportId}`}${rel ? `-${path.basename(rel)}` : ''}`, '.zip');
-  return base.toLowerCase().endsWith('.zip') ? base : `${base}.zip`;
 };

@@ -5,6 +5,7 @@ import type { AssetNamer } from './asset-names.js';
 import type { ObjectShaper } from './field-select.js';
 import { BoundedTasks } from './sink.js';
 import type { AssetPathLookup, ExportedObject } from './types.js';
+import { RunFailure } from '../errors.js';
 
 /** Files copied at the same time: enough to hide storage latency (S3), few enough to keep memory flat. */
 const COPY_CONCURRENCY = 4;
@@ -66,9 +67,7 @@ export class AssetCopier {
     try {
       source = await this.ctx.storage.read(asset.storage_key, undefined, this.ctx.signal);
     } catch (e) {
-      throw Object.assign(new Error(`asset ${asset.id} unreadable: ${(e as Error).message}`, { cause: e }), {
-        userMessage: `The file of asset ${asset.id} (${asset.original_filename}) could not be read from storage.`,
-      });
+      throw new RunFailure(`The file of asset ${asset.id} (${asset.original_filename}) could not be read from storage.`, { cause: e });
     }
     try {
       await this.ctx.staging.writeFile(path, source, {

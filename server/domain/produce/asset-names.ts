@@ -1,4 +1,4 @@
-import { MAX_COMPONENT_BYTES, MAX_NAME_BYTES, stripBidi, truncateUtf8, utf8Bytes } from '../file-names.js';
+import { cleanFileName, cutName, MAX_COMPONENT_BYTES, MAX_NAME_BYTES, truncateUtf8, utf8Bytes } from '../file-names.js';
 import { getPath, isPlainObject } from './values.js';
 
 export { MAX_COMPONENT_BYTES, MAX_NAME_BYTES, truncateUtf8 };
@@ -14,34 +14,20 @@ export function splitExtension(name: string): { stem: string; ext: string } {
   return { stem: name.slice(0, dot), ext };
 }
 
-const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)/i;
-
 /**
- * Makes one path component safe on every platform an export is unpacked on (R-OUT-1):
- * NFC; control characters (C0, DEL, C1), lone surrogates, `/ \ < > : " | ? *` → `_`; bidi controls removed (they
- * disguise extensions, see file-names.ts); runs of dots collapsed so no `..` remains; leading dots → `_` (no hidden
- * files, no `.`/`..`); trailing dots and spaces trimmed (Windows drops them); Windows device names (`CON`,
- * `nul.txt`) prefixed with `_`; at most MAX_NAME_BYTES (255 less room for later suffixes such as a transport's
- * `.name.part`), cut by characters and keeping the extension; `fallback` when nothing is left.
+ * One path component safe on every platform an export is unpacked on (R-OUT-1): the one sanitiser of file-names.ts
+ * (cleanFileName), `fallback` when nothing is left, at most MAX_NAME_BYTES (255 less room for later suffixes such as
+ * a transport's `.name.part`), cut by characters and keeping the extension.
  */
 export function safeNameComponent(raw: string, fallback = 'unnamed'): string {
-  let name = stripBidi(String(raw).normalize('NFC'))
-    .replace(/[\x00-\x1F\x7F-\x9F/\\<>:"|?*]|[\uD800-\uDFFF]/gu, '_')
-    .replace(/\.{2,}/g, '.')
-    .trim()
-    .replace(/[. ]+$/, '')
-    .replace(/^\.+/, (dots) => '_'.repeat(dots.length));
-  if (name === '') name = fallback;
-  if (WINDOWS_DEVICE.test(name)) name = `_${name}`;
-  return fitComponent(name, '');
+  return fitComponent(cleanFileName(raw) || fallback, '');
 }
 
 /** `stem + suffix + ext` within the byte limit; the stem is what gets shortened. */
 function fitComponent(name: string, suffix: string): string {
   const { stem, ext } = splitExtension(name);
   const room = MAX_NAME_BYTES - utf8Bytes(ext) - utf8Bytes(suffix);
-  let cut = truncateUtf8(stem, room);
-  if (cut !== stem) cut = cut.replace(/[. ]+$/, '') || '_';
+  const cut = cutName(stem, room) || '_';
   return cut + suffix + ext;
 }
 

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Knex } from 'knex';
 import { collectGarbage } from '../../infra/memory.js';
-import { isAppError } from '../errors.js';
+import { isAppError, RunFailure } from '../errors.js';
 import type { Producer, RunContext } from '../runs/run-context.js';
 import { parseSearchDefinition, type SearchDefinition } from '../search/index.js';
 import { AssetCopier } from './asset-copier.js';
@@ -34,7 +34,7 @@ export const MAX_BATCH_SIZE = 10_000;
 export const csvStrategy = { onePass: true, published: 0, strayed: 0 };
 
 /** An error whose message is fit for `_failure_reason` (see failureReason in runs/runner.ts). */
-const userFailure = (message: string, cause?: unknown) => Object.assign(new Error(message, { cause }), { userMessage: message });
+const userFailure = (message: string, cause?: unknown) => new RunFailure(message, { cause });
 
 const EVERYTHING: SearchDefinition = { objecttypes: [], search: [], sort: [] };
 

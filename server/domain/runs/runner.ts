@@ -10,6 +10,7 @@ import { writeManifest } from './manifest.js';
 import type { Producer, Progress, RunContext } from './run-context.js';
 import type { RunRow } from './queue.js';
 import { Staging } from './staging.js';
+import { RunFailure } from '../errors.js';
 import { JobAborted } from './job-kind.js';
 
 export interface RunnerDeps {
@@ -27,8 +28,7 @@ export class RunAborted extends JobAborted {}
 
 /** One sentence for `_failure_reason`: our own messages pass, anything unexpected gets a generic one. */
 export function failureReason(e: unknown): string {
-  const userMessage = (e as { userMessage?: unknown } | null)?.userMessage;
-  if (typeof userMessage === 'string') return userMessage;
+  if (e instanceof RunFailure) return e.userMessage;
   if (storageFull(e)) {
     return "The export could not be written because the server's storage is full; the previous files are kept. Ask the administrator to free space, then start the export again.";
   }

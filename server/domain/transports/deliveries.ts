@@ -25,9 +25,10 @@ import type { JobKind } from '../runs/job-kind.js';
 import { RUN_COLUMNS, type RunRow } from '../runs/queue.js';
 import { storableJson } from '../text.js';
 import { packedFiles, plainFiles } from './delivery-files.js';
-import { downloadLinks, downloadPackers } from './download-links.js';
+import { deliveryPacker, offeredPackers } from '../packaging.js';
+import { downloadLinks } from './download-links.js';
 import { isPermanent, isTransportError, redact } from './failure.js';
-import type { Packer, TransportRegistry } from './registry.js';
+import type { TransportRegistry } from './registry.js';
 import { deliveryOptions, secretValues } from './stored-transports.js';
 import type { DeliveryContext, DeliveryFile, TransportEmail } from './transport.js';
 
@@ -36,9 +37,6 @@ export const DEFAULT_DELIVERY_CONCURRENCY_PER_OWNER = 4;
 /** Back-off before attempt n+1: base × 6^(n-1), at most an hour (5 s, 30 s, 3 min … with the default base). */
 export const DEFAULT_RETRY_BASE_MS = 5_000;
 const LOG_KEEP = 100;
-
-/** Transports that send the run's files somewhere and so can pack them. */
-const PACKABLE = new Set(['directory', 'sftp', 'ftp', 's3', 'url']);
 
 type Stored = Record<string, unknown>;
 
@@ -206,7 +204,7 @@ export function deliveryJobs(deps: DeliveryJobsDeps): JobKind<DeliveryJob> {
    * e-mails and webhooks carry none.
    */
   function linksOf(exp: ExportRow, run: RunRow, files: Awaited<ReturnType<typeof publishedFiles>>) {
-    return downloadPackers(exp.transports).flatMap((p) => downloadLinks(exp, run.id, files, p, deps.publicUrl));
+    return offeredPackers(exp.transports).flatMap((p) => downloadLinks(exp, run.id, files, p, deps.publicUrl));
   }
 
   function filesFor(
@@ -216,9 +214,8 @@ export function deliveryJobs(deps: DeliveryJobsDeps): JobKind<DeliveryJob> {
     files: Awaited<ReturnType<typeof publishedFiles>>,
   ): DeliveryFile[] {
     const prefix = run.files_prefix ?? '';
-    const packer = entry.packer as Packer | undefined;
-    if (packer && PACKABLE.has(String(entry.type)))
-      return packedFiles(deps.storage, prefix, files, packer, exp.name, exp.id);
+    const packer = deliveryPacker(entry);
+    if (packer) return packedFiles(deps.storage, prefix, files, packer, exp.name, exp.id);
     return plainFiles(deps.storage, prefix, files);
   }
 

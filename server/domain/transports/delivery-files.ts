@@ -4,21 +4,10 @@
  * delivered as a plain file too, and last (the transports order it), so its presence means the delivery is complete.
  */
 import type { Storage } from '../../infra/storage/storage.js';
-import {
-  computeTarLayout,
-  computeZipLayout,
-  type OpenData,
-  planZipParts,
-  streamTar,
-  streamTarGz,
-  streamZip,
-  ZIP_2GB_LIMIT,
-  ZIP_10MB_LIMIT,
-} from '../archive/index.js';
+import type { OpenData } from '../archive/index.js';
 import type { PublishedFile } from '../exports/export-repo.js';
-import { archiveEntries, downloadStem } from './download-links.js';
+import { archiveStem, type Packer, planArchives } from '../packaging.js';
 import { MANIFEST } from './layout.js';
-import type { Packer } from './registry.js';
 import type { DeliveryFile } from './transport.js';
 
 /** Plain files of a run: `<files_prefix><path>` in storage. */
@@ -32,9 +21,9 @@ export function plainFiles(storage: Storage, prefix: string, files: readonly Pub
 }
 
 /** Bytes [start, end] of file `files[index]`, for the archive streams. */
-function openDataFor(storage: Storage, prefix: string, files: readonly PublishedFile[], indexes?: readonly number[]): OpenData {
+function openDataFor(storage: Storage, prefix: string, files: readonly PublishedFile[]): OpenData {
   return async (entryIndex, start, end, signal) => {
-    const f = files[indexes ? indexes[entryIndex]! : entryIndex]!;
+    const f = files[entryIndex]!;
     if (end < start) return new Uint8Array(0);
     return storage.read(`${prefix}${f.path}`, { start, end }, signal);
   };
@@ -53,44 +42,15 @@ export function packedFiles(
   exportName: string,
   exportId: number,
 ): DeliveryFile[] {
-  const stem = downloadStem(exportName, exportId).replace(/\s+/g, ' ');
-  const entries = archiveEntries(files);
-  const open = openDataFor(storage, prefix, files);
-  const archives: DeliveryFile[] = [];
-  switch (packer) {
-    case 'zip': {
-      const layout = computeZipLayout(entries, { zip64: 'always' });
-      archives.push({ path: `${stem}.zip`, size: layout.totalSize, sha256: '', open: async (signal) => streamZip(layout, open, signal) });
-      break;
-    }
-    case 'tar': {
-      const layout = computeTarLayout(entries);
-      archives.push({ path: `${stem}.tar`, size: layout.totalSize, sha256: '', open: async (signal) => streamTar(layout, open, signal) });
-      break;
-    }
-    case 'tar_gz': {
-      const layout = computeTarLayout(entries);
-      archives.push({ path: `${stem}.tar.gz`, size: Number.NaN, sha256: '', open: async (signal) => streamTarGz(layout, open, signal) });
-      break;
-    }
-    case 'zip_10mb':
-    case 'zip_2gb': {
-      for (const part of planZipParts(entries, packer === 'zip_10mb' ? ZIP_10MB_LIMIT : ZIP_2GB_LIMIT)) {
-        const layout = computeZipLayout(
-          part.entries.map((i) => entries[i]!),
-          { zip64: part.zip64 ? 'always' : 'never' },
-        );
-        const partOpen = openDataFor(storage, prefix, files, part.entries);
-        archives.push({
-          path: `${stem}.${part.number}.zip`,
-          size: layout.totalSize,
-          sha256: '',
-          open: async (signal) => streamZip(layout, partOpen, signal),
-        });
-      }
-      break;
-    }
-  }
+  // Named like the export's download links (packaging.ts), so a delivered archive and a link name agree.
+  const archives = planArchives(archiveStem(exportName, exportId), packer, files).map(
+    (a): DeliveryFile => ({
+      path: a.name,
+      size: a.size ?? Number.NaN,
+      sha256: '',
+      open: async (signal) => a.open(openDataFor(storage, prefix, a.files), 0, (a.size ?? 0) - 1, signal),
+    }),
+  );
   const manifest = files.find((f) => f.path === MANIFEST);
   return [...archives, ...(manifest ? plainFiles(storage, prefix, [manifest]) : [])];
 }

@@ -4,14 +4,9 @@
  * `GET /api/v1/export/<id>/download/<passkey>/[run/<runId>/]<file name>` (DownloadService) serves exactly the names and
  * sizes computed here.
  *
- * Sizes come from the deterministic layouts of the archive module, computed from `_files` alone:
- * zip → one ZIP64 archive; zip_10mb / zip_2gb → standalone ZIP32 parts `<name>.<n>.zip` (planZipParts);
- * tar → POSIX pax; tar_gz → streamed, size null.
+ * Names and sizes are those of the archive plans of packaging.ts (computed from `_files` alone; tar_gz: size null).
  */
-import { type ArchiveEntry, computeTarLayout, computeZipLayout, planZipParts, ZIP_2GB_LIMIT, ZIP_10MB_LIMIT } from '../archive/index.js';
-import type { PublishedFile } from '../exports/export-repo.js';
-import { fileNameFromText } from '../file-names.js';
-import type { Packer } from './registry.js';
+import { archiveStem, type PackableFile, type Packer, planArchives } from '../packaging.js';
 
 export interface DownloadLink {
   url: string;
@@ -23,43 +18,6 @@ export interface DownloadLinkExport {
   id: number;
   name: string;
   passkey: string;
-}
-
-/** Archive entries of a run, in `_files` order (the order every archive of the run uses). */
-export const archiveEntries = (files: readonly Pick<PublishedFile, 'path' | 'size' | 'crc32' | 'mtime'>[]): ArchiveEntry[] =>
-  files.map((f) => ({ name: f.path, size: Number(f.size), crc32: Number(f.crc32), mtime: Number(f.mtime) }));
-
-/**
- * The file name stem of a download: the export name made safe for a URL path segment and a file system
- * (file-names.ts: bidi controls removed, cut by characters), short enough for the longest archive suffix.
- */
-export const downloadStem = (name: string, id: number): string => fileNameFromText(name, LONGEST_ARCHIVE_SUFFIX) || `export-${id}`;
-/** `.<part>.zip` of a split archive with up to 6-digit part numbers; `.tar.gz` is shorter. */
-const LONGEST_ARCHIVE_SUFFIX = '.999999.zip';
-
-export interface DownloadFileName {
-  name: string;
-  size: number | null;
-}
-
-/** The file names a packer offers for a run, with exact sizes (null for tar_gz). No files → no links. */
-export function downloadFiles(stem: string, packer: Packer, files: readonly Pick<PublishedFile, 'path' | 'size' | 'crc32' | 'mtime'>[]): DownloadFileName[] {
-  if (files.length === 0) return [];
-  const entries = archiveEntries(files);
-  switch (packer) {
-    case 'zip':
-      return [{ name: `${stem}.zip`, size: computeZipLayout(entries, { zip64: 'always' }).totalSize }];
-    case 'tar':
-      return [{ name: `${stem}.tar`, size: computeTarLayout(entries).totalSize }];
-    case 'tar_gz':
-      return [{ name: `${stem}.tar.gz`, size: null }];
-    case 'zip_10mb':
-    case 'zip_2gb':
-      return planZipParts(entries, packer === 'zip_10mb' ? ZIP_10MB_LIMIT : ZIP_2GB_LIMIT).map((part) => ({
-        name: `${stem}.${part.number}.zip`,
-        size: part.size,
-      }));
-  }
 }
 
 /**
@@ -77,16 +35,12 @@ export const downloadPath = (row: Pick<DownloadLinkExport, 'id' | 'passkey'>, fi
 export function downloadLinks(
   row: DownloadLinkExport,
   runId: number,
-  files: readonly Pick<PublishedFile, 'path' | 'size' | 'crc32' | 'mtime'>[],
+  files: readonly PackableFile[],
   packer: Packer | undefined,
   publicUrl: string,
 ): DownloadLink[] {
-  const stem = downloadStem(row.name, row.id);
-  return downloadFiles(stem, packer ?? 'zip', files).map((f) => ({ url: `${publicUrl}${downloadPath(row, f.name, runId)}`, size: f.size }));
+  return planArchives(archiveStem(row.name, row.id), packer ?? 'zip', files).map((a) => ({
+    url: `${publicUrl}${downloadPath(row, a.name, runId)}`,
+    size: a.size,
+  }));
 }
-
-/** The packers of an export's `download` transports (deduplicated, in order); none means no anonymous links. */
-export const downloadPackers = (transports: unknown): Packer[] => {
-  const list = Array.isArray(transports) ? (transports as { type?: unknown; packer?: unknown }[]) : [];
-  return [...new Set(list.filter((t) => t?.type === 'download').map((t) => (typeof t.packer === 'string' ? (t.packer as Packer) : 'zip')))];
-};

@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import type { DeliveryContext, DeliveryFile } from './transport.js';
-import { truncateUtf8, withSuffix } from '../file-names.js';
+import { withSuffix } from '../file-names.js';
+import { archiveStem } from '../packaging.js';
 import { TransportError } from './failure.js';
 
 /**
@@ -8,20 +9,6 @@ import { TransportError } from './failure.js';
  * temporary `.name.part` and renamed, `manifest.json` last.
  */
 export const MANIFEST = 'manifest.json';
-
-/** Export names are user text; on remote systems they become one folder name without surprises. */
-export function safeSegment(name: string, fallback: string): string {
-  // At most 100 UTF-16 units as before, but cut by characters: `.slice` could leave half a surrogate pair.
-  const cleaned = truncateUtf8(
-    name
-      .normalize('NFC')
-      .replace(/[^\p{L}\p{N}._ -]+/gu, '_')
-      .replace(/\s+/g, ' ')
-      .replace(/^[.\s_-]+|[.\s]+$/g, ''),
-    200,
-  ).trim();
-  return cleaned || fallback;
-}
 
 /** `2026-11-22T10-00-00Z`: ISO 8601 UTC without milliseconds, colons replaced because Windows/FTP servers refuse them. */
 export const runTimestamp = (d: Date): string =>
@@ -35,7 +22,8 @@ export function runFolder(
   base: string,
   ctx: Pick<DeliveryContext, 'exportName' | 'exportId' | 'runStartedAt'>,
 ): string {
-  const exportDir = safeSegment(ctx.exportName, `export-${ctx.exportId}`);
+  // The export name as every archive of the export carries it (packaging.ts): one sanitiser, one byte bound.
+  const exportDir = archiveStem(ctx.exportName, ctx.exportId);
   const trimmed = base.replace(/\/+$/, '');
   return posix.join(trimmed === '' ? '.' : trimmed, exportDir, runTimestamp(ctx.runStartedAt)).replace(/^\.\//, '');
 }

@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
-import { AppError, apiError, invalidValue, isAppError } from '../errors.js';
+import { apiError, invalidValue, isAppError } from '../errors.js';
+import { PACKERS, type Packer } from '../packaging.js';
 import { createDirectoryTransport } from './directory.js';
 import { createDownloadTransport } from './download.js';
 import { createEmailTransport } from './email.js';
@@ -14,8 +15,7 @@ import { createUrlTransport, liftSeedUrl } from './url.js';
 import { joinPath, parseWith } from './validation.js';
 import { createWebhookTransport } from './webhook.js';
 
-export const PACKERS = ['zip', 'zip_10mb', 'zip_2gb', 'tar', 'tar_gz'] as const;
-export type Packer = (typeof PACKERS)[number];
+export { PACKERS, type Packer };
 
 /** A validated `_transports` entry as the lead stores it (secrets still in clear; seal them before storing). */
 export interface TransportEntry {
@@ -141,11 +141,7 @@ export function createTransportRegistry(deps: TransportRegistryDeps): TransportR
     } catch (err) {
       const from = `${at}.options.url`;
       if (!isAppError(err) || err.parameters.path !== from) throw err;
-      const name = err.code.slice(`error.${err.realm}.`.length);
-      throw new AppError(err.status, err.realm, name, err.message.split(from).join(`${at}.url`), {
-        ...err.parameters,
-        path: `${at}.url`,
-      });
+      throw err.withDetails(err.message.split(from).join(`${at}.url`), { ...err.parameters, path: `${at}.url` });
     }
   }
 

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
-import { AppError, isAppError } from '../../domain/errors.js';
-import { isConnectionError } from '../../infra/db/outage.js';
-import { appErrorFromPg } from '../../infra/db/pg-errors.js';
+import { AppError, errorFromDb, isAppError } from '../../domain/errors.js';
+import { classifyDbError, isConnectionError } from '../../infra/db/pg-errors.js';
 
 /** Browser-facing routes set this to get `302 /#server_error:<key>` instead of JSON (R-FILE-7). */
 export interface BrowserErrorState {
@@ -13,8 +12,8 @@ function toAppError(e: unknown): AppError {
   if (isAppError(e)) return e;
   const status = (e as { status?: number }).status;
   if (status === 413) return new AppError(413, 'api', 'payload_too_large', 'The request body is too large');
-  const fromPg = appErrorFromPg(e);
-  if (fromPg) return fromPg;
+  const db = classifyDbError(e);
+  if (db) return errorFromDb(db, e);
   return new AppError(500, 'server', 'generic', 'An unexpected error occurred', {}, { cause: e });
 }
 

@@ -1,3 +1,4 @@
+import { API_PREFIXES } from '../mount.js';
 import { componentSchemas, securitySchemes } from './components.js';
 import { exportPaths } from './export-paths.js';
 import { filePaths } from './file-paths.js';
@@ -5,7 +6,7 @@ import type { Json } from './operations.js';
 import { dataPaths, documentPaths, servicePaths, sessionPaths } from './other-paths.js';
 
 /** R-FILE-9: the seed prints a doubled prefix; exports, their files and this document answer under both. */
-export const API_PREFIXES = ['/api/v1', '/api/v1/v1'] as const;
+export { API_PREFIXES };
 
 let cached: Json | undefined;
 

@@ -44,6 +44,10 @@ const representationResponses = (): Json => ({
     description: 'Not modified (If-None-Match / If-Modified-Since)',
     headers: { ETag: header('string', 'The validator') },
   },
+  '412': {
+    description: 'A precondition failed (If-Match / If-Unmodified-Since); empty body',
+    headers: { ETag: header('string', 'The current validator') },
+  },
   ...errors(400, 403, 410, 429),
   '416': {
     description: 'The Range cannot be satisfied',
@@ -52,13 +56,13 @@ const representationResponses = (): Json => ({
   },
 });
 
-const requestHeaders: Json[] = ['Range', 'If-Range', 'If-None-Match', 'If-Modified-Since'].map((name) => ({
+const requestHeaders: Json[] = ['Range', 'If-Range', 'If-None-Match', 'If-Modified-Since', 'If-Match', 'If-Unmodified-Since'].map((name) => ({
   name,
   in: 'header',
   required: false,
   description:
     name === 'Range'
-      ? 'One range, bytes=a-b (resuming a download; errors stay JSON)'
+      ? 'bytes=a-b, a-, -n; several ranges are served only when they coalesce into one (resuming a download; errors stay JSON)'
       : 'Conditional request (RFC 9110)',
   schema: { type: 'string' },
 }));

@@ -1,10 +1,9 @@
 import type Router from '@koa/router';
 import type { Knex } from 'knex';
 import type { Config } from '../../config.js';
-import { AssetService } from '../../domain/assets/asset-service.js';
-import { ObjectService } from '../../domain/objects/object-service.js';
+import type { AssetService } from '../../domain/assets/asset-service.js';
+import type { ObjectService } from '../../domain/objects/object-service.js';
 import type { SessionService } from '../../domain/sessions/sessions.js';
-import type { Storage } from '../../infra/storage/storage.js';
 import { assetRoutes } from './asset-routes.js';
 import { objectRoutes } from './object-routes.js';
 import { searchRoutes } from './search-routes.js';
@@ -16,17 +15,17 @@ import { searchRoutes } from './search-routes.js';
 export const OBJECTS_BODY_LIMIT = 32 * 1024 * 1024;
 
 /** The routers of what exports export (R-DATA): objects, assets and the search preview. */
-export function dataRouters(deps: { db: Knex; storage: Storage; sessions: SessionService; config: Config }): Router[] {
+export function dataRouters(deps: { db: Knex; objects: ObjectService; assets: AssetService; sessions: SessionService; config: Config }): Router[] {
   const { db, sessions, config } = deps;
   return [
     objectRoutes({
-      objects: new ObjectService(db),
+      objects: deps.objects,
       sessions,
       // A body must be able to carry one object of OBJECT_MAX_BYTES (and its envelope), whatever the other limits say.
       bodyLimit: Math.max(OBJECTS_BODY_LIMIT, config.BODY_LIMIT, config.OBJECT_MAX_BYTES + 64 * 1024),
       maxObjectBytes: config.OBJECT_MAX_BYTES,
     }),
-    assetRoutes({ assets: new AssetService(db, deps.storage), sessions, uploadLimit: config.UPLOAD_LIMIT }),
+    assetRoutes({ assets: deps.assets, sessions, uploadLimit: config.UPLOAD_LIMIT }),
     searchRoutes({ db, sessions, bodyLimit: config.BODY_LIMIT }),
   ];
 }

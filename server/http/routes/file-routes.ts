@@ -1,21 +1,17 @@
 import { readFileSync } from 'node:fs';
 import Router from '@koa/router';
-import type { Knex } from 'knex';
 import type { Context, Next } from 'koa';
-import type { Config } from '../../config.js';
 import { browserErrorKey } from '../../domain/files/browser-errors.js';
-import { DownloadService } from '../../domain/files/download-service.js';
-import { FileService } from '../../domain/files/file-service.js';
+import type { DownloadService } from '../../domain/files/download-service.js';
+import type { FileService } from '../../domain/files/file-service.js';
 import type { SessionService } from '../../domain/sessions/sessions.js';
 import type { Metrics, ServedKind } from '../../infra/metrics/metrics.js';
-import type { Storage } from '../../infra/storage/storage.js';
 import { currentUser, requireUser } from '../middleware/auth.js';
 import type { BrowserErrorState } from '../middleware/errors.js';
 import { downloadQuery, ownerFileQuery, query, queryOf } from '../query.js';
 import { serveRepresentation } from '../serve-representation.js';
 import { exportIdOf } from './export-routes.js';
 
-const PREFIXES = ['/api/v1/export', '/api/v1/v1/export'];
 const CACHE = 'private, no-transform';
 
 /** The still percent-encoded part of the path after `<id>/<kind>/` (the router's params are already decoded). */
@@ -42,34 +38,36 @@ const browserErrors =
 /**
  * R-FILE-1/2/5/6/9: `file/<path>` and `zip[/<path>]` for the owner (session required, JSON errors unless
  * `disposition` is set; `?run=<runId>` pins a run, R-ROB-9), and anonymous `download/<passkey>/[run/<runId>/]<file name>`
- * (always browser errors), under both prefixes.
+ * (always browser errors); paths relative to the export prefixes (mounted under both by mountExportRouter).
  */
-export function fileRouters(deps: { db: Knex; storage: Storage; sessions: SessionService; config: Config; metrics?: Metrics }): Router[] {
+export function fileRoutes(deps: {
+  files: FileService;
+  downloads: DownloadService;
+  sessions: SessionService;
+  frontendUrl: string;
+  metrics?: Metrics;
+}): Router {
+  const { files, downloads } = deps;
   const meter = (kind: ServedKind) => deps.metrics?.served(kind);
-  const files = new FileService(deps);
-  const downloads = new DownloadService(deps);
-  const frontendUrl = deps.config.FRONTEND_URL.replace(/\/+$/, '');
+  const frontendUrl = deps.frontendUrl.replace(/\/+$/, '');
   const owner = [browserErrors(frontendUrl, false), requireUser(deps.sessions), query(ownerFileQuery)];
-
-  return PREFIXES.map((prefix) => {
-    const router = new Router({ prefix });
-    router.get(['/:id/file', '/:id/file/{*path}'], ...owner, async (ctx) => {
-      const { disposition, filename, run } = queryOf(ctx, ownerFileQuery);
-      const rep = await files.file(currentUser(ctx).id, exportIdOf(ctx), rawTail(ctx, 'file'), filename, run);
-      await serveRepresentation(ctx, rep, { disposition, cacheControl: CACHE, meter: meter('file') });
-    });
-    router.get(['/:id/zip', '/:id/zip/{*path}'], ...owner, async (ctx) => {
-      const { disposition, filename, run } = queryOf(ctx, ownerFileQuery);
-      const rep = await files.zip(currentUser(ctx).id, exportIdOf(ctx), rawTail(ctx, 'zip'), filename, run);
-      await serveRepresentation(ctx, rep, { disposition: disposition ?? 'attachment', cacheControl: CACHE, meter: meter('zip') });
-    });
-    router.get(['/:id/download', '/:id/download/{*rest}'], browserErrors(frontendUrl, true), query(downloadQuery), async (ctx) => {
-      const [passkey = '', ...name] = rawTail(ctx, 'download').split('/');
-      const rep = await downloads.resolve(exportIdOf(ctx), passkey, name.join('/'), ctx.ip);
-      await serveRepresentation(ctx, rep, { disposition: queryOf(ctx, downloadQuery).disposition ?? 'attachment', cacheControl: CACHE, meter: meter(rep.kind ?? 'download') });
-    });
-    return router;
+  const router = new Router();
+  router.get(['/:id/file', '/:id/file/{*path}'], ...owner, async (ctx) => {
+    const { disposition, filename, run } = queryOf(ctx, ownerFileQuery);
+    const rep = await files.file(currentUser(ctx).id, exportIdOf(ctx), rawTail(ctx, 'file'), filename, run);
+    await serveRepresentation(ctx, rep, { disposition, cacheControl: CACHE, meter: meter('file') });
   });
+  router.get(['/:id/zip', '/:id/zip/{*path}'], ...owner, async (ctx) => {
+    const { disposition, filename, run } = queryOf(ctx, ownerFileQuery);
+    const rep = await files.zip(currentUser(ctx).id, exportIdOf(ctx), rawTail(ctx, 'zip'), filename, run);
+    await serveRepresentation(ctx, rep, { disposition: disposition ?? 'attachment', cacheControl: CACHE, meter: meter('zip') });
+  });
+  router.get(['/:id/download', '/:id/download/{*rest}'], browserErrors(frontendUrl, true), query(downloadQuery), async (ctx) => {
+    const [passkey = '', ...name] = rawTail(ctx, 'download').split('/');
+    const rep = await downloads.resolve(exportIdOf(ctx), passkey, name.join('/'), ctx.ip);
+    await serveRepresentation(ctx, rep, { disposition: queryOf(ctx, downloadQuery).disposition ?? 'attachment', cacheControl: CACHE, meter: meter(rep.kind ?? 'download') });
+  });
+  return router;
 }
 
 /** R-FILE-10: `/` shows a readable message for every `#server_error:<key>` until the web manager (R-UI) replaces it. */

@@ -1,31 +1,8 @@
 import type { Logger } from '../logger.js';
-import { pgCode } from './pg-errors.js';
+import { isConnectionError } from './pg-errors.js';
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
-// 57P01..03: admin/crash shutdown, cannot connect now; 3D000: the database is gone; 53300: too many connections.
-const SERVER_GONE = new Set(['57P01', '57P02', '57P03', '3D000', '53300']);
-const DRIVER_MESSAGES =
-  /Connection terminated|Connection ended unexpectedly|connection error|timeout exceeded when trying to connect|Timeout acquiring a connection|Client was closed/i;
-
-/** Whether `err` says the database cannot be reached (as opposed to a query that failed on a working connection). */
-export function isConnectionError(err: unknown): boolean {
-  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = pgCode(e);
-    if (code && (NETWORK_CODES.has(code) || SERVER_GONE.has(code) || code.startsWith('08'))) return true;
-    if ((e as Error).name === 'KnexTimeoutError' || DRIVER_MESSAGES.test(String((e as Error).message ?? '')))
-      return true;
-  }
-  return false;
-}
+// Defined with the other PostgreSQL classifications; re-exported for the loops and the log lines that ask.
+export { isConnectionError };
 
 export interface OutageOptions {
   firstDelayMs?: number;

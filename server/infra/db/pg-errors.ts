@@ -1,5 +1,3 @@
-import { AppError } from '../../domain/errors.js';
-
 /** PostgreSQL error codes we meet on purpose, mapped in one place. */
 export const PG = {
   uniqueViolation: '23505',
@@ -8,6 +6,7 @@ export const PG = {
   deadlockDetected: '40P01',
   queryCanceled: '57014',
   invalidTextRepresentation: '22P02',
+  adminShutdown: '57P01',
 } as const;
 
 export const pgCode = (e: unknown): string | undefined =>
@@ -20,24 +19,54 @@ export const isRetryable = (e: unknown) => {
   return code === PG.deadlockDetected || code === PG.serializationFailure;
 };
 
-/**
- * The response for a PostgreSQL error that reached the HTTP layer (docs/errors.md). A statement cancelled by
- * STATEMENT_TIMEOUT (57014) is not a defect: the query (usually a search) was too costly for the time the API grants
- * one statement, so the client gets a 503 saying so; anything else is an internal `error.server.database`.
- */
-export function appErrorFromPg(e: unknown): AppError | null {
-  const code = pgCode(e);
-  // Only PostgreSQL's own errors (they carry a severity); Node's ERR_* / E* codes are not database failures.
-  if (!code || typeof e !== 'object' || e === null || !('severity' in e)) return null;
-  if (code === PG.queryCanceled) {
-    return new AppError(
-      503,
-      'server',
-      'query_timeout',
-      'The query took longer than the server allows for one statement and was cancelled; narrow the search or try again later',
-      {},
-      { cause: e },
-    );
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+// 57P01..03: admin/crash shutdown, cannot connect now; 3D000: the database is gone; 53300: too many connections.
+const SERVER_GONE = new Set(['57P01', '57P02', '57P03', '3D000', '53300']);
+const DRIVER_MESSAGES =
+  /Connection terminated|Connection ended unexpectedly|connection error|timeout exceeded when trying to connect|Timeout acquiring a connection|Client was closed/i;
+
+/** Whether `err` says the database cannot be reached (as opposed to a query that failed on a working connection). */
+export function isConnectionError(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = pgCode(e);
+    if (code && (NETWORK_CODES.has(code) || SERVER_GONE.has(code) || code.startsWith('08'))) return true;
+    if ((e as Error).name === 'KnexTimeoutError' || DRIVER_MESSAGES.test(String((e as Error).message ?? '')))
+      return true;
   }
-  return new AppError(500, 'server', 'database', 'A database operation failed', {}, { cause: e });
+  return false;
+}
+
+/** What kind of database failure an error is; the domain maps each to an error code (errors.ts errorFromDb). */
+export type DbFailure = 'unique_violation' | 'deadlock' | 'serialization_failure' | 'statement_timeout' | 'connection_lost' | 'other';
+
+/**
+ * Classifies an error that came out of the database layer; null when it is not one (Node's ERR_* codes, our own
+ * errors). PostgreSQL's own errors carry a severity; a lost connection shows up as a network code, a connection
+ * class (08…) or shutdown code, or a driver/pool message.
+ */
+export function classifyDbError(e: unknown): DbFailure | null {
+  if (isConnectionError(e)) return 'connection_lost';
+  const code = pgCode(e);
+  if (!code || typeof e !== 'object' || e === null || !('severity' in e)) return null;
+  switch (code) {
+    case PG.uniqueViolation:
+      return 'unique_violation';
+    case PG.deadlockDetected:
+      return 'deadlock';
+    case PG.serializationFailure:
+      return 'serialization_failure';
+    case PG.queryCanceled:
+      return 'statement_timeout';
+    default:
+      return 'other';
+  }
 }
