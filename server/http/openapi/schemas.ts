@@ -91,8 +91,8 @@ export const exportFull = z.object({
   ...exportBase,
   _schedules: z.array(z.looseObject({})).describe('As stored (R-SCHED-1)'),
   _transports: z.array(transportView),
-  _log: z.array(logEntry),
-  _files: z.array(exportFile),
+  _log: z.array(logEntry).optional().describe('Left out with ?omit=_log'),
+  _files: z.array(exportFile).optional().describe('Left out with ?omit=_files'),
   export: exportOut,
 });
 
