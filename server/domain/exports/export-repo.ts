@@ -116,7 +116,10 @@ export async function getOwnedExportView(
 ): Promise<ExportView> {
   const key = `${parts.files}/${parts.log}`;
   let sql = VIEW_SQL.get(key);
-  if (!sql) VIEW_SQL.set(key, (sql = viewSql(parts)));
+  if (!sql) {
+    sql = viewSql(parts);
+    VIEW_SQL.set(key, sql);
+  }
   const [row] = await preparedQuery<ExportWithRun & { files: PublishedFile[] | null; log: ExportView['log'] }>(
     db,
     'export_view',
