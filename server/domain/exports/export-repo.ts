@@ -36,7 +36,7 @@ export async function getOwnedExport(db: Knex, ownerId: number, id: number, forU
 
 const ISO = (col: string) => `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 // The last run as JSON, joined in the same statement so a list or a GET is one round trip (R-PERF-4).
-const LAST_RUN_JSON = `(select json_build_object('id', r.id, 'trigger', r.trigger, 'state', r.state,
+export const LAST_RUN_JSON = `(select json_build_object('id', r.id, 'trigger', r.trigger, 'state', r.state,
     'started_at', ${ISO('r.started_at')}, 'finished_at', ${ISO('r.finished_at')}, 'progress', r.progress)
   from runs r where r.id = exports.last_run_id) as last_run`;
 

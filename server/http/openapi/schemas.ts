@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { exportBodySchema } from '../../domain/exports/export-schema.js';
 import { EXPORT_STATES } from '../../domain/exports/filter.js';
 import { searchDefinitionSchema, searchElementSchema } from '../../domain/search/schema.js';
+import { pageRequestSchemas, pageResponseSchemas } from './page-schemas.js';
 
 /**
  * The zod schemas behind the document's components. Request bodies are the very schemas that validate requests;
@@ -137,6 +138,7 @@ export const requestSchemas = {
   SearchElement: searchElementSchema,
   ObjectsBody: objectsBody,
   Credentials: credentials,
+  ...pageRequestSchemas,
 } as const;
 
 export const responseSchemas = {
@@ -152,6 +154,7 @@ export const responseSchemas = {
   SearchResult: searchResult,
   Health: health,
   Readiness: readiness,
+  ...pageResponseSchemas,
 } as const;
 
 export type ResponseSchemaName = keyof typeof responseSchemas;
