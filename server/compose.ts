@@ -4,6 +4,7 @@ import type Koa from 'koa';
 import type { Config } from './config.js';
 import { AssetService } from './domain/assets/asset-service.js';
 import { ExportService } from './domain/exports/export-service.js';
+import { StatusWatch } from './domain/exports/status-watch.js';
 import { DownloadService } from './domain/files/download-service.js';
 import { FileService } from './domain/files/file-service.js';
 import { ObjectService } from './domain/objects/object-service.js';
@@ -26,6 +27,7 @@ import { createApp } from './http/app.js';
 import { dataRouters } from './http/routes/data-routes.js';
 import { fileRoutes, pageRoutes } from './http/routes/file-routes.js';
 import { openApiRoutes } from './http/routes/openapi-routes.js';
+import { pageExportRouters, schedulePreviewRouters } from './http/routes/page-api-routes.js';
 import { DatabaseOutage } from './infra/db/outage.js';
 import type { Logger } from './infra/logger.js';
 import { createMetrics, type Metrics } from './infra/metrics/metrics.js';
@@ -49,6 +51,8 @@ export interface Services {
   transports: TransportRegistry;
   /** This process's Prometheus metrics (GET /metrics, and the worker's METRICS_PORT). */
   metrics: Metrics;
+  /** The status long-poll's waits (issue 13). */
+  statusWatch: StatusWatch;
 }
 
 /** Options for schedules and transports (tests inject a clock, fast retries, a mailer, short timeouts). */
@@ -100,6 +104,8 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
   });
   // The data producer writes what an export defines (issue 3); tests may pass their own producers instead.
   const producers = opts.producers ?? [new DataProducer()];
+  // The status long-poll's shared check (GET …/status?wait=), answered at once on shutdown.
+  const statusWatch = new StatusWatch({ db, log });
   let shuttingDown = false;
   const app = createApp({
     config,
@@ -114,6 +120,12 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     // Services are built here and handed to routers, which construct nothing.
     extraRouters: [
       ...dataRouters({ db, objects: new ObjectService(db), assets: new AssetService(db, storage), sessions, config }),
+      // The schedule preview for the web page (issue 13).
+      ...schedulePreviewRouters({
+        sessions,
+        bodyLimit: config.BODY_LIMIT,
+        schedules: { defaultTime: config.SCHEDULE_DEFAULT_TIME, defaultTimezone: config.TZ || 'UTC' },
+      }),
       // The root page (R-FILE-10).
       pageRoutes(),
       openApiRoutes(),
@@ -127,10 +139,13 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
         frontendUrl: config.FRONTEND_URL,
         metrics,
       }),
+      // Run history, folder listing and the status long-poll for the web page (issue 13).
+      ...pageExportRouters({ db, sessions, watch: statusWatch }),
     ],
   });
   app.on('shutdown', () => {
     shuttingDown = true;
+    statusWatch.releaseAll();
   });
   return {
     config,
@@ -144,6 +159,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     scheduler,
     transports,
     metrics,
+    statusWatch,
     createWorker: ({ concurrency = config.WORKER_CONCURRENCY, ...overrides } = {}) =>
       new Worker(
         {

@@ -53,6 +53,7 @@ export const ERRORS = {
   'error.user.session_not_found': { statuses: [400] },
   'error.user.login_failed': { statuses: [400] },
   'error.user.too_many_attempts': { statuses: [429], browser: 'export.too.many.attempts' },
+  'error.user.too_many_waits': { statuses: [429] },
   'error.user.not_found': {
     statuses: [404],
     browser: (p) => (p.type === 'export' ? 'export.not.found' : 'export.file.not.found'),

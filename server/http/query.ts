@@ -80,3 +80,35 @@ export function query(schema: z.ZodObject): QueryMiddleware {
 
 /** The query as `query(schema)` validated it. */
 export const queryOf = <S extends z.ZodObject>(ctx: Context, _schema: S): z.output<S> => ctx.state.query as z.output<S>;
+
+const digits = (description: string) =>
+  z
+    .string()
+    .regex(/^\d{1,10}$/, 'must be a whole number')
+    .describe(description)
+    .optional();
+
+/** GET /api/v1/export/<id>: the heavy parts a follower can leave out (checked in exports/view-query.ts). */
+export const exportGetQuery = z.object({
+  omit: once('Comma list of parts to leave out: _files, _log (for clients that follow an export)').optional(),
+});
+
+/** GET …/export/<id>/runs (issue 13): ranges checked in exports/run-history.ts. */
+export const runListQuery = z.object({
+  limit: digits('Page size, 1 to 200 (default 20)'),
+  offset: digits('Runs to skip'),
+});
+
+/** GET …/export/<id>/files (issue 13): checked in files/folder-listing.ts. */
+export const folderQuery = z.object({
+  prefix: once('The folder: empty for the root, else a path ending with "/"').optional(),
+  limit: digits('Page size, 1 to 1000 (default 200)'),
+  offset: digits('Entries to skip'),
+  run: digits('A retained run instead of the published one (410 once its files are gone)'),
+});
+
+/** GET …/export/<id>/status (issue 13): checked in exports/status-watch.ts. */
+export const statusQuery = z.object({
+  wait: once('The _changed of the status the client has: answer when the status differs from it').optional(),
+  timeout: digits('Seconds to wait, 1 to 30 (default 25); then the unchanged status'),
+});

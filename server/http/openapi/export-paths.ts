@@ -1,4 +1,4 @@
-import { exportListQuery, exportUpdateQuery } from '../query.js';
+import { exportGetQuery, exportListQuery, exportUpdateQuery } from '../query.js';
 import { errors, idParam, type Json, jsonResponse, PROTECTED, queryParams, ref } from './operations.js';
 
 const exportBody: Json = { required: true, content: { 'application/json': { schema: ref('ExportBody') } } };
@@ -45,7 +45,7 @@ export function exportPaths(prefix: string): Record<string, Json> {
         tags,
         summary: 'One export with files, log, schedules and transports',
         security: PROTECTED,
-        parameters: [idParam()],
+        parameters: [idParam(), ...queryParams(exportGetQuery)],
         responses: exportResponse('The export'),
       },
       post: {

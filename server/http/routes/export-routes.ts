@@ -3,10 +3,12 @@ import type { Context } from 'koa';
 import { invalidValue } from '../../domain/errors.js';
 import { presentExport, presentList, type TransportsView } from '../../domain/exports/export-presenter.js';
 import { parseExportBody } from '../../domain/exports/export-schema.js';
+import type { ViewParts } from '../../domain/exports/export-repo.js';
 import type { ExportService } from '../../domain/exports/export-service.js';
+import { parseViewParts } from '../../domain/exports/view-query.js';
 import { currentUser } from '../middleware/auth.js';
 import { readBody } from '../middleware/body.js';
-import { exportListQuery, exportUpdateQuery, query, queryOf } from '../query.js';
+import { exportGetQuery, exportListQuery, exportUpdateQuery, query, queryOf } from '../query.js';
 
 /** `<export-id>` must be a positive integer; anything else is malformed input, not a missing export. */
 export function exportIdOf(ctx: Context): number {
@@ -23,11 +25,11 @@ export function exportRoutes(deps: { exports: ExportService; bodyLimit: number; 
    * The export as GET shows it. With transports, the export (its `_log`) and the delivery states are read from one
    * snapshot: otherwise a client polling for "delivered" could see a finished delivery without its log entry.
    */
-  const present = async (ownerId: number, id: number) => {
-    const view = await service.view(ownerId, id);
+  const present = async (ownerId: number, id: number, parts?: ViewParts) => {
+    const view = await service.view(ownerId, id, undefined, parts);
     if (view.row.transports.length === 0) return presentExport(view, deps.transportsView);
     return service.inSnapshot(async (trx) =>
-      presentExport(await service.view(ownerId, id, trx), (row) => deps.transportsView(row, trx)),
+      presentExport(await service.view(ownerId, id, trx, parts), (row) => deps.transportsView(row, trx)),
     );
   };
   // Mutations return the export as GET shows it, read after their transaction committed.
@@ -45,8 +47,9 @@ export function exportRoutes(deps: { exports: ExportService; bodyLimit: number; 
     await full(ctx, await service.create(currentUser(ctx).id, body));
   });
 
-  router.get('/:id', async (ctx) => {
-    ctx.body = await present(currentUser(ctx).id, exportIdOf(ctx));
+  router.get('/:id', query(exportGetQuery), async (ctx) => {
+    const parts = parseViewParts(ctx.query);
+    ctx.body = await present(currentUser(ctx).id, exportIdOf(ctx), parts);
   });
 
   router.post('/:id', query(exportUpdateQuery), async (ctx) => {

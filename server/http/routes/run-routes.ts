@@ -1,0 +1,16 @@
+import Router from '@koa/router';
+import type { Knex } from 'knex';
+import { listRuns } from '../../domain/exports/run-history.js';
+import type { SessionService } from '../../domain/sessions/sessions.js';
+import { currentUser, requireUser } from '../middleware/auth.js';
+import { runListQuery, query } from '../query.js';
+import { exportIdOf } from './export-routes.js';
+
+/** `GET …/export/<id>/runs?limit=&offset=`: the run history, newest first. */
+export function runRoutes(deps: { db: Knex; sessions: SessionService }): Router {
+  const router = new Router();
+  router.get('/:id/runs', requireUser(deps.sessions), query(runListQuery), async (ctx) => {
+    ctx.body = await listRuns(deps.db, currentUser(ctx).id, exportIdOf(ctx), ctx.query);
+  });
+  return router;
+}
