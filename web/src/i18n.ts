@@ -547,10 +547,15 @@ export function formatDate(iso: string | null | undefined, timeZone?: string): s
   const key = `${current}|${timeZone ?? ''}`;
   let f = dateFormats.get(key);
   if (!f) {
+    // dateStyle/timeStyle cannot be combined with timeZoneName, so the parts are named one by one.
     f = new Intl.DateTimeFormat(current === 'de' ? 'de-DE' : navigator.language || 'en', {
-      dateStyle: 'medium',
-      timeStyle: 'medium',
-      ...(timeZone ? { timeZone, timeZoneName: 'short' } : {}),
+      year: 'numeric',
+      month: 'short',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: timeZone ? undefined : '2-digit',
+      ...(timeZone ? { timeZone, timeZoneName: 'short', weekday: 'short' } : {}),
     });
     dateFormats.set(key, f);
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,13 +58,21 @@ function securityHeaders(ctx: Context, csp: string) {
 interface Page {
   html: Buffer;
   csp: string;
-  built: boolean;
+  /** mtime of the built index.html, or -1 for the fallback page. */
+  version: number;
 }
 
+const builtVersion = (dist: string) => {
+  try {
+    return statSync(path.join(dist, 'index.html')).mtimeMs;
+  } catch {
+    return -1;
+  }
+};
+
 /** The built index.html, or the fallback page whose one inline script is allowed by its hash. */
-function loadPage(dist: string): Page {
-  const built = path.join(dist, 'index.html');
-  if (existsSync(built)) return { html: readFileSync(built), csp: PAGE_CSP, built: true };
+function loadPage(dist: string, version: number): Page {
+  if (version >= 0) return { html: readFileSync(path.join(dist, 'index.html')), csp: PAGE_CSP, version };
   const html = readFileSync(FALLBACK_PAGE);
   const scripts = [...html.toString('utf8').matchAll(/<script>([\s\S]*?)<\/script>/g)].map(
     (m) => `'sha256-${createHash('sha256').update(m[1]).digest('base64')}'`,
@@ -73,7 +81,7 @@ function loadPage(dist: string): Page {
     "style-src 'self'",
     "style-src 'self' 'unsafe-inline'",
   );
-  return { html, csp, built: false };
+  return { html, csp, version };
 }
 
 /**
@@ -81,11 +89,12 @@ function loadPage(dist: string): Page {
  * cached for a year, the page itself is revalidated on every load so a new build is seen at once.
  */
 export function pageRoutes(dist = WEB_DIST): Router {
-  // Read on first request: a test may build the bundle after the app was composed.
+  // Checked on every request (one stat): a build after start-up, or a test building the bundle, is served at once.
   let page: Page | undefined;
   const router = new Router();
   router.get(['/', '/index.html'], (ctx) => {
-    if (!page?.built) page = loadPage(dist);
+    const version = builtVersion(dist);
+    if (page?.version !== version) page = loadPage(dist, version);
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-cache');
     securityHeaders(ctx, page.csp);

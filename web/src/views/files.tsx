@@ -124,7 +124,9 @@ export function FilesBrowser({ exp, route }: { exp: ExportObject; route: Route }
                   <tr key={e.path}>
                     <td>
                       <a href={link(e.path)} class="folder">
-                        <span aria-hidden="true">📁 </span>
+                        <svg class="icon" aria-hidden="true" viewBox="0 0 16 16" width="16" height="16">
+                          <path d="M1.5 3.5h5l1.5 1.5h6.5v8h-13z" />
+                        </svg>{' '}
                         {e.name}/
                       </a>
                     </td>
