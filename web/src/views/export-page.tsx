@@ -28,7 +28,7 @@ async function loadExport(id: number, signal?: AbortSignal): Promise<ExportObjec
  * Follows an export while the page is open: a long poll on `/status?wait=<_changed>` answers as soon as anything
  * changes; a server without it is polled every 2 s while the export runs.
  */
-function useFollow(id: number | null, state: string | undefined, onChange: () => void) {
+function useFollow(id: number | null, state: string | undefined, onChange: (s: ExportStatus | null) => void) {
   const changed = useRef<string | undefined>(undefined);
   const fallback = useRef(false);
   const cb = useRef(onChange);
@@ -42,7 +42,7 @@ function useFollow(id: number | null, state: string | undefined, onChange: () =>
       while (!stopped) {
         if (fallback.current) {
           await sleep(2000);
-          if (!stopped && isActive(stateRef.current)) cb.current();
+          if (!stopped && isActive(stateRef.current)) cb.current(null);
           continue;
         }
         try {
@@ -51,7 +51,7 @@ function useFollow(id: number | null, state: string | undefined, onChange: () =>
             signal: ctrl.signal,
           });
           if (stopped) return;
-          if (changed.current !== undefined && s._changed !== changed.current) cb.current();
+          if (changed.current !== undefined && s._changed !== changed.current) cb.current(s);
           changed.current = s._changed;
         } catch (err) {
           if (stopped || (err as Error).name === 'AbortError') return;
@@ -98,7 +98,30 @@ export function ExportPage({ id, tab, route }: { id: number | null; tab: string;
     reload();
   }, [id]);
 
-  useFollow(notFound ? null : id, exp?._state, reload);
+  // Progress alone is taken from the status answer; a new state, version or run re-reads the export (without _files).
+  const expRef = useRef(exp);
+  expRef.current = exp;
+  const follow = useCallback(
+    (s: ExportStatus | null) => {
+      const prev = expRef.current;
+      const same =
+        s &&
+        prev &&
+        prev._state === s._state &&
+        prev.export._version === s._version &&
+        prev._last_run?._id === s._last_run?._id;
+      if (!s || !prev || !same) return reload();
+      setExp({
+        ...prev,
+        _progress: s._progress,
+        _next_run: s._next_run,
+        _expires_at: s._expires_at,
+        _failure_reason: s._failure_reason,
+      });
+    },
+    [reload],
+  );
+  useFollow(notFound ? null : id, exp?._state, follow);
 
   useEffect(() => {
     document.title = `${id === null ? t('new_export_title') : exp?.export.name || `#${id}`} – ${t('app')}`;

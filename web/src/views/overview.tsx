@@ -46,12 +46,13 @@ export function ProgressView({ exp }: { exp: ExportObject }) {
       </div>
       <p class="muted" aria-live="polite">
         {exp._state === 'done' ? '100 %' : percent !== null ? `${percent} %` : ''}{' '}
-        {t('progress_detail', {
-          objects: formatNumber(p.objects_done ?? 0),
-          total: formatNumber(p.objects_total ?? 0),
-          files: formatNumber(p.files_done ?? 0),
-          bytes: formatBytes(p.bytes_written ?? 0),
-        })}
+        {(active || (p.objects_total ?? 0) > 0) &&
+          t('progress_detail', {
+            objects: formatNumber(p.objects_done ?? 0),
+            total: formatNumber(p.objects_total ?? 0),
+            files: formatNumber(p.files_done ?? 0),
+            bytes: formatBytes(p.bytes_written ?? 0),
+          })}
       </p>
     </div>
   );
