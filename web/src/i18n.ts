@@ -66,6 +66,7 @@ const en: Dict = {
   page_of: 'Page {page} of {pages} ({count} exports)',
   pagination: 'Pages',
   page_size: 'Per page',
+  page_n: 'Page {page} of {pages}',
   // states and types
   state_new: 'new',
   state_pending: 'pending',
@@ -313,6 +314,7 @@ const de: Dict = {
   page_of: 'Seite {page} von {pages} ({count} Exporte)',
   pagination: 'Seiten',
   page_size: 'Pro Seite',
+  page_n: 'Seite {page} von {pages}',
   state_new: 'neu',
   state_pending: 'wartend',
   state_processing: 'läuft',

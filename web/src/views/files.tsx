@@ -179,13 +179,7 @@ export function FilesBrowser({ exp, route }: { exp: ExportObject; route: Route }
               >
                 {t('previous')}
               </a>
-              <span>
-                {t('page_of', {
-                  page: Math.floor(offset / PAGE) + 1,
-                  pages: Math.ceil(data.count / PAGE),
-                  count: formatNumber(data.count),
-                })}
-              </span>
+              <span>{t('page_n', { page: Math.floor(offset / PAGE) + 1, pages: Math.ceil(data.count / PAGE) })}</span>
               <a
                 class="button"
                 href={link(prefix, offset + PAGE)}
