@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type Koa from 'koa';
 import type { Config } from './config.js';
 import { ExportService } from './domain/exports/export-service.js';
+import { StatusWatch } from './domain/exports/status-watch.js';
 import { moduleValidators } from './domain/exports/nested-validators.js';
 import { DataProducer } from './domain/produce/data-producer.js';
 import type { Producer } from './domain/runs/run-context.js';
@@ -20,6 +21,7 @@ import { createApp } from './http/app.js';
 import { dataRouters } from './http/routes/data-routes.js';
 import { fileRouters, pageRoutes } from './http/routes/file-routes.js';
 import { openApiRoutes } from './http/routes/openapi-routes.js';
+import { pageApiRouters } from './http/routes/page-api-routes.js';
 import { DatabaseOutage } from './infra/db/outage.js';
 import type { Logger } from './infra/logger.js';
 import { createMetrics, type Metrics } from './infra/metrics/metrics.js';
@@ -44,6 +46,8 @@ export interface Services {
   deliveries: DeliveryRunner;
   /** This process's Prometheus metrics (GET /metrics, and the worker's METRICS_PORT). */
   metrics: Metrics;
+  /** The status long-poll's waits (issue 13). */
+  statusWatch: StatusWatch;
 }
 
 /** Options for schedules and transports (tests inject a clock, fast retries, a mailer, short timeouts). */
@@ -108,6 +112,8 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
   });
   // The data producer writes what an export defines (issue 3); tests may pass their own producers instead.
   const producers = opts.producers ?? [new DataProducer()];
+  // The status long-poll's shared check (GET …/status?wait=), answered at once on shutdown.
+  const statusWatch = new StatusWatch({ db, log });
   let shuttingDown = false;
   const app = createApp({
     config,
@@ -123,12 +129,21 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     extraRouters: [
       ...dataRouters({ db, storage, sessions, config }),
       ...fileRouters({ db, storage, sessions, config, metrics }),
+      // Run history, folder listing, status long-poll and schedule preview for the web page (issue 13).
+      ...pageApiRouters({
+        db,
+        sessions,
+        watch: statusWatch,
+        bodyLimit: config.BODY_LIMIT,
+        schedules: { defaultTime: config.SCHEDULE_DEFAULT_TIME, defaultTimezone: config.TZ || 'UTC' },
+      }),
       pageRoutes(),
       openApiRoutes(),
     ],
   });
   app.on('shutdown', () => {
     shuttingDown = true;
+    statusWatch.releaseAll();
   });
   return {
     config,
@@ -143,6 +158,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     transports,
     deliveries,
     metrics,
+    statusWatch,
     createWorker: (overrides = {}) =>
       new Worker(
         {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { ExportListRow, ExportRow, ExportView, RunSummary } from './export-repo.js';
+import type { ExportListRow, ExportRow, ExportView, PublishedFile, RunSummary } from './export-repo.js';
 
 // List rows carry timestamps already as ISO text; single rows as Dates.
 const iso = (d: Date | string | null | undefined) => (d ? (typeof d === 'string' ? d : d.toISOString()) : null);
@@ -7,7 +7,8 @@ const iso = (d: Date | string | null | undefined) => (d ? (typeof d === 'string'
 /** Hook for modules that add to the `_transports` view (state, download links); `db` may be a snapshot transaction. */
 export type TransportsView = (row: ExportRow, db?: Knex) => Promise<unknown[]> | unknown[];
 
-function base(row: ExportRow | ExportListRow, run: RunSummary | null) {
+/** The state part every view of an export shows (list entries, GET, and the status of `…/status`). */
+export function presentState(row: ExportRow | ExportListRow, run: RunSummary | null) {
   const active = run && (run.state === 'processing' || run.state === 'pending');
   return {
     _basetype: 'export',
@@ -29,25 +30,31 @@ function exportAttributes(row: ExportRow | ExportListRow) {
 
 /** R-EXP-1: list entries omit `_files`, `_downloads`, `_schedules`, `_transports` and `_log`. */
 export function presentList(rows: ExportListRow[]) {
-  return rows.map((row) => ({ ...base(row, row.last_run), export: exportAttributes(row) }));
+  return rows.map((row) => ({ ...presentState(row, row.last_run), export: exportAttributes(row) }));
 }
 
-/** R-EXP-2: one export with everything, including `_files` of the published run and `_log`. */
+/** R-EXP-2: one export with everything, including `_files` of the published run and `_log` (unless omitted). */
 export async function presentExport(view: ExportView, transportsView: TransportsView) {
   const { row, files, log } = view;
   return {
-    ...base(row, row.last_run),
+    ...presentState(row, row.last_run),
     _schedules: row.schedules,
     _transports: await transportsView(row),
-    _log: log,
-    _files: files.map((f) => ({
-      path: f.path,
-      size: f.size,
-      sha256: f.sha256,
-      crc32: f.crc32,
-      mime_type: f.mime_type,
-      ...(f.eas_id ? { eas_id: f.eas_id, eas_fileclass: f.eas_fileclass } : {}),
-    })),
+    // Left out when the caller asked so (`omit`), not shown empty: an empty list would read as "no files".
+    ...(log ? { _log: log } : {}),
+    ...(files ? { _files: files.map(presentFile) } : {}),
     export: exportAttributes(row),
+  };
+}
+
+/** One `_files` entry (eas_id and eas_fileclass only for files that came from an asset). */
+export function presentFile(f: PublishedFile) {
+  return {
+    path: f.path,
+    size: f.size,
+    sha256: f.sha256,
+    crc32: f.crc32,
+    mime_type: f.mime_type,
+    ...(f.eas_id ? { eas_id: f.eas_id, eas_fileclass: f.eas_fileclass } : {}),
   };
 }

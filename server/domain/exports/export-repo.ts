@@ -36,7 +36,7 @@ export async function getOwnedExport(db: Knex, ownerId: number, id: number, forU
 
 const ISO = (col: string) => `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 // The last run as JSON, joined in the same statement so a list or a GET is one round trip (R-PERF-4).
-const LAST_RUN_JSON = `(select json_build_object('id', r.id, 'trigger', r.trigger, 'state', r.state,
+export const LAST_RUN_JSON = `(select json_build_object('id', r.id, 'trigger', r.trigger, 'state', r.state,
     'started_at', ${ISO('r.started_at')}, 'finished_at', ${ISO('r.finished_at')}, 'progress', r.progress)
   from runs r where r.id = exports.last_run_id) as last_run`;
 
@@ -82,26 +82,48 @@ export async function listOwnedExports(
 
 type ListRow = ExportListRow & { total_count: number };
 
+/** `files` / `log` are null when the caller left them out (`GET …/export/<id>?omit=_files,_log`). */
 export interface ExportView {
   row: ExportWithRun;
-  files: PublishedFile[];
-  log: { type: string; timestamp: string; info: Record<string, unknown> }[];
+  files: PublishedFile[] | null;
+  log: { type: string; timestamp: string; info: Record<string, unknown> }[] | null;
 }
 
-const VIEW_SQL = `select exports.*, ${LAST_RUN_JSON},
-    coalesce((select json_agg(json_build_object('path', f.path, 'size', f.size, 'sha256', f.sha256,
+/** Which of the heavy parts a view reads; what is left out is never aggregated (10 MB of `_files` for 60,000 files). */
+export interface ViewParts {
+  files: boolean;
+  log: boolean;
+}
+
+const FILES_JSON = `coalesce((select json_agg(json_build_object('path', f.path, 'size', f.size, 'sha256', f.sha256,
       'crc32', f.crc32, 'mime_type', f.mime_type, 'eas_id', f.eas_id, 'eas_fileclass', f.eas_fileclass,
-      'mtime', f.mtime) order by f.ord) from run_files f where f.run_id = exports.published_run_id), '[]') as files,
-    coalesce((select json_agg(json_build_object('type', ev.type, 'timestamp', ${ISO('ev.timestamp')},
-      'info', ev.info) order by ev.id) from export_events ev where ev.export_id = exports.id), '[]') as log
+      'mtime', f.mtime) order by f.ord) from run_files f where f.run_id = exports.published_run_id), '[]')`;
+const LOG_JSON = `coalesce((select json_agg(json_build_object('type', ev.type, 'timestamp', ${ISO('ev.timestamp')},
+      'info', ev.info) order by ev.id) from export_events ev where ev.export_id = exports.id), '[]')`;
+const viewSql = (parts: ViewParts) => `select exports.*, ${LAST_RUN_JSON},
+    ${parts.files ? FILES_JSON : 'null::json'} as files,
+    ${parts.log ? LOG_JSON : 'null::json'} as log
   from exports where id = $1 and owner_id = $2`;
+// At most four shapes, each its own prepared statement (preparedQuery names them by a hash of the text).
+const VIEW_SQL = new Map<string, string>();
 
 /** One export with its last run, published files and event log, in one prepared statement (the GET hot path). */
-export async function getOwnedExportView(db: Knex, ownerId: number, id: number): Promise<ExportView> {
-  const [row] = await preparedQuery<ExportWithRun & { files: PublishedFile[]; log: ExportView['log'] }>(
+export async function getOwnedExportView(
+  db: Knex,
+  ownerId: number,
+  id: number,
+  parts: ViewParts = { files: true, log: true },
+): Promise<ExportView> {
+  const key = `${parts.files}/${parts.log}`;
+  let sql = VIEW_SQL.get(key);
+  if (!sql) {
+    sql = viewSql(parts);
+    VIEW_SQL.set(key, sql);
+  }
+  const [row] = await preparedQuery<ExportWithRun & { files: PublishedFile[] | null; log: ExportView['log'] }>(
     db,
     'export_view',
-    VIEW_SQL,
+    sql,
     [id, ownerId],
   );
   if (!row) throw notFound('export', id);

@@ -5,7 +5,7 @@ import { withTransaction } from '../../infra/db/transaction.js';
 import { invalidValue, userError } from '../errors.js';
 import { cancelActiveRun, enqueueRun } from '../runs/queue.js';
 import { logEvent } from './events.js';
-import { getOwnedExport, getOwnedExportView, listOwnedExports, type ExportRow } from './export-repo.js';
+import { getOwnedExport, getOwnedExportView, listOwnedExports, type ExportRow, type ViewParts } from './export-repo.js';
 import { DEFINITION_DEFAULTS, type Definition, type ExportBody } from './export-schema.js';
 import { parseExportFilter, parsePaging } from './filter.js';
 import type { NestedValidators } from './nested-validators.js';
@@ -48,8 +48,8 @@ export class ExportService {
   }
 
   /** The export with its last run, files and log, for presenting (one statement). */
-  view(ownerId: number, id: number, db: Knex = this.db) {
-    return getOwnedExportView(db, ownerId, id);
+  view(ownerId: number, id: number, db: Knex = this.db, parts?: ViewParts) {
+    return getOwnedExportView(db, ownerId, id, parts);
   }
 
   /** Runs `fn` on one read-only REPEATABLE READ snapshot, so several reads agree with each other. */

@@ -16,6 +16,7 @@ export async function publishRun(
   workerId: string,
   result: { prefix: string; files: StagedFile[]; objects: number; progress: object },
 ): Promise<boolean> {
+  const bytes = result.files.reduce((n, f) => n + f.size, 0);
   return withTransaction(db, async (trx) => {
     const [done] = await trx('runs')
       .where({ id: run.id, locked_by: workerId, state: 'processing' })
@@ -24,6 +25,10 @@ export async function publishRun(
         finished_at: trx.fn.now(),
         files_prefix: result.prefix,
         progress: JSON.stringify(result.progress),
+        // The run history's figures (GET …/runs), kept after retention removes the files rows.
+        objects: result.objects,
+        files: result.files.length,
+        bytes,
         locked_by: null,
         lease_expires_at: null,
         // Same list, same order as the run_files rows below: readers of zip/ decode this instead of the rows.
@@ -43,7 +48,7 @@ export async function publishRun(
       run_id: run.id,
       objects: result.objects,
       files: result.files.length,
-      bytes: result.files.reduce((n, f) => n + f.size, 0),
+      bytes,
     });
     return true;
   });

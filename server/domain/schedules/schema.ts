@@ -52,7 +52,8 @@ export const validateSchedules = (input: unknown, path = '_schedules'): Schedule
   return input.map((item, i) => validateSchedule(item, `${path}[${i}]`));
 };
 
-const validateSchedule = (item: unknown, path: string): ScheduleInput => {
+/** One `_schedules` entry; `path` prefixes every error's `parameters.path` (the schedule preview uses `schedule`). */
+export const validateSchedule = (item: unknown, path: string): ScheduleInput => {
   if (!isPlainObject(item)) throw typeMismatch(path, 'Expected a schedule object');
   if ('cron' in item) {
     for (const key of Object.keys(item)) {

@@ -3,6 +3,7 @@ import { exportPaths } from './export-paths.js';
 import { filePaths } from './file-paths.js';
 import type { Json } from './operations.js';
 import { dataPaths, documentPaths, servicePaths, sessionPaths } from './other-paths.js';
+import { pageExportPaths, schedulePaths } from './page-paths.js';
 
 /** R-FILE-9: the seed prints a doubled prefix; exports, their files and this document answer under both. */
 export const API_PREFIXES = ['/api/v1', '/api/v1/v1'] as const;
@@ -26,7 +27,12 @@ export function openApiDocument(): Json {
       ...sessionPaths,
       ...Object.assign(
         {},
-        ...API_PREFIXES.map((p) => ({ ...exportPaths(`${p}/export`), ...filePaths(`${p}/export`) })),
+        ...API_PREFIXES.map((p) => ({
+          ...exportPaths(`${p}/export`),
+          ...filePaths(`${p}/export`),
+          ...pageExportPaths(`${p}/export`),
+          ...schedulePaths(p),
+        })),
       ),
       ...dataPaths,
       ...servicePaths,

@@ -48,7 +48,13 @@ export function exportPaths(prefix: string): Record<string, Json> {
         tags,
         summary: 'One export with files, log, schedules and transports',
         security: PROTECTED,
-        parameters: [idParam()],
+        parameters: [
+          idParam(),
+          queryParam('omit', 'Comma list of parts to leave out: _files, _log (for clients that follow an export)', {
+            type: 'string',
+            pattern: '^((_files|_log)(,(_files|_log))*)?$',
+          }),
+        ],
         responses: exportResponse('The export'),
       },
       post: {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { exportBodySchema } from '../../domain/exports/export-schema.js';
 import { EXPORT_STATES } from '../../domain/exports/filter.js';
 import { searchDefinitionSchema, searchElementSchema } from '../../domain/search/schema.js';
+import { pageRequestSchemas, pageResponseSchemas } from './page-schemas.js';
 
 /**
  * The zod schemas behind the document's components. Request bodies are the very schemas that validate requests;
@@ -91,8 +92,8 @@ export const exportFull = z.object({
   ...exportBase,
   _schedules: z.array(z.looseObject({})).describe('As stored (R-SCHED-1)'),
   _transports: z.array(transportView),
-  _log: z.array(logEntry),
-  _files: z.array(exportFile),
+  _log: z.array(logEntry).optional().describe('Left out with ?omit=_log'),
+  _files: z.array(exportFile).optional().describe('Left out with ?omit=_files'),
   export: exportOut,
 });
 
@@ -137,6 +138,7 @@ export const requestSchemas = {
   SearchElement: searchElementSchema,
   ObjectsBody: objectsBody,
   Credentials: credentials,
+  ...pageRequestSchemas,
 } as const;
 
 export const responseSchemas = {
@@ -152,6 +154,7 @@ export const responseSchemas = {
   SearchResult: searchResult,
   Health: health,
   Readiness: readiness,
+  ...pageResponseSchemas,
 } as const;
 
 export type ResponseSchemaName = keyof typeof responseSchemas;

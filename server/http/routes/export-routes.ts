@@ -3,7 +3,9 @@ import type { Context } from 'koa';
 import { invalidValue } from '../../domain/errors.js';
 import { presentExport, presentList, type TransportsView } from '../../domain/exports/export-presenter.js';
 import { parseExportBody } from '../../domain/exports/export-schema.js';
+import type { ViewParts } from '../../domain/exports/export-repo.js';
 import type { ExportService } from '../../domain/exports/export-service.js';
+import { parseViewParts } from '../../domain/exports/view-query.js';
 import { currentUser } from '../middleware/auth.js';
 import { readBody } from '../middleware/body.js';
 
@@ -22,11 +24,11 @@ export function exportRoutes(deps: { exports: ExportService; bodyLimit: number; 
    * The export as GET shows it. With transports, the export (its `_log`) and the delivery states are read from one
    * snapshot: otherwise a client polling for "delivered" could see a finished delivery without its log entry.
    */
-  const present = async (ownerId: number, id: number) => {
-    const view = await service.view(ownerId, id);
+  const present = async (ownerId: number, id: number, parts?: ViewParts) => {
+    const view = await service.view(ownerId, id, undefined, parts);
     if (view.row.transports.length === 0) return presentExport(view, deps.transportsView);
     return service.inSnapshot(async (trx) =>
-      presentExport(await service.view(ownerId, id, trx), (row) => deps.transportsView(row, trx)),
+      presentExport(await service.view(ownerId, id, trx, parts), (row) => deps.transportsView(row, trx)),
     );
   };
   // Mutations return the export as GET shows it, read after their transaction committed.
@@ -45,7 +47,8 @@ export function exportRoutes(deps: { exports: ExportService; bodyLimit: number; 
   });
 
   router.get('/:id', async (ctx) => {
-    ctx.body = await present(currentUser(ctx).id, exportIdOf(ctx));
+    const parts = parseViewParts(ctx.query);
+    ctx.body = await present(currentUser(ctx).id, exportIdOf(ctx), parts);
   });
 
   router.post('/:id', async (ctx) => {
