@@ -107,6 +107,11 @@ describe('browser: the web export manager end to end (R-UI)', function () {
       expect(await page.evaluate('sessionStorage.length')).to.be.greaterThan(0);
       await expectAccessible(page, 'export list');
       await screenshot(page, 'export-list');
+      // The dark theme (system setting) must keep its contrast too.
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await expectAccessible(page, 'export list (dark)');
+      await screenshot(page, 'export-list-dark');
+      await page.emulateMedia({ colorScheme: 'light' });
 
       await page.getByLabel('State', { exact: true }).selectOption({ label: 'failed' });
       await page.getByText('No exports match.').waitFor();
@@ -326,6 +331,8 @@ describe('browser: the web export manager end to end (R-UI)', function () {
     try {
       await ui.heading(page, 'Photos').waitFor();
       await env.app.db('sessions').del();
+      // The server keeps an authenticated session in a 2 s cache (R-PERF-4); after it the session is gone.
+      await new Promise((r) => setTimeout(r, 2_500));
       await ui.tab(page, 'Runs').click();
       await ui.heading(page, 'Log in').waitFor();
       await page.getByText('Your session has expired. Please log in again.').waitFor();

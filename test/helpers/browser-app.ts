@@ -2,6 +2,8 @@ import type { Producer, RunContext } from '../../server/domain/runs/run-context.
 import type { Worker } from '../../server/domain/runs/worker.js';
 import { DataProducer } from '../../server/domain/produce/data-producer.js';
 import { eventually, startTestApp, type TestApp } from './app.js';
+import { freePort } from './server-process.js';
+import { ensureWebBundle } from './web-bundle.js';
 
 /**
  * Holds the runs of the exports a test names until it releases them (or the run is stopped), after reporting
@@ -71,15 +73,23 @@ export interface ApiUser {
 }
 
 export async function startBrowserApp(env: Record<string, string> = {}): Promise<BrowserApp> {
+  // The page under test is the built bundle (dist/web), rebuilt when web/ changed since.
+  ensureWebBundle();
   const hold = new HoldProducer();
+  // Download links are absolute (PUBLIC_URL), and the browser follows them: the app must serve where they point.
+  const port = await freePort();
   const app = await startTestApp({
     producers: [hold, new DataProducer()],
-    env,
+    env: { PUBLIC_URL: `http://127.0.0.1:${port}`, ...env },
     compose: { deliveryRetryDelaysMs: [20, 20] },
+  });
+  await new Promise<void>((r) => app.server.close(() => r()));
+  await new Promise<void>((resolve, reject) => {
+    app.server.once('error', reject);
+    app.server.listen(port, '127.0.0.1', () => resolve());
   });
   const worker: Worker = app.createWorker({ pollMs: 50, heartbeatMs: 200, sweepMs: 600_000 });
   worker.start();
-  const { port } = app.server.address() as { port: number };
   return {
     app,
     url: `http://127.0.0.1:${port}`,
