@@ -21,6 +21,15 @@ describe('protected routes (R-AUTH-6)', () => {
     ['post', '/api/v1/export/1/reset_status'],
     ['post', '/api/v1/export/1/passkey'],
     ['get', '/api/v1/v1/export/1'],
+    // The web page's routes (issue 13), under both prefixes.
+    ['get', '/api/v1/export/1/runs'],
+    ['get', '/api/v1/export/1/files'],
+    ['get', '/api/v1/export/1/status'],
+    ['post', '/api/v1/schedule/preview'],
+    ['get', '/api/v1/v1/export/1/runs'],
+    ['get', '/api/v1/v1/export/1/files'],
+    ['get', '/api/v1/v1/export/1/status'],
+    ['post', '/api/v1/v1/schedule/preview'],
   ];
   for (const [method, url] of routes) {
     it(`R-AUTH-6 ${method.toUpperCase()} ${url} needs an authenticated session`, async () => {

@@ -40,23 +40,23 @@ export interface FolderListing {
  * segment), aggregated with the number and total size of the files below it. Names sort in code point order
  * (COLLATE "C"), which is the same on every server and locale, so pages never overlap or skip. `starts_with` keeps
  * the prefix literal (no LIKE wildcards); the run's rows are found through run_files' primary key (run_id, path).
- * `total` is the count of all children (a window over the grouped rows), `any_below` tells an existing folder with
- * a page past its end from no folder at all.
+ * `total` counts all children (a window over the grouped rows). Only the page's files are then looked up for their
+ * checksums and types, by primary key, instead of aggregating those columns over every row.
  */
 const LISTING_SQL = `
-  with below as (
-    select substr(path, char_length(?::text) + 1) as rest, path, size, sha256, crc32, mime_type, eas_id, eas_fileclass
-    from run_files where run_id = ? and starts_with(path, ?)
-  ), children as (
-    select strpos(rest, '/') > 0 as is_folder, split_part(rest, '/', 1) as name,
-      count(*) as files, sum(size) as size,
-      min(path) as path, min(sha256) as sha256, min(crc32) as crc32, min(mime_type) as mime_type,
-      min(eas_id) as eas_id, min(eas_fileclass) as eas_fileclass
-    from below group by 1, 2
+  with children as (
+    select strpos(rest, '/') > 0 as is_folder, split_part(rest, '/', 1) as name, count(*) as files, sum(size) as size
+    from (select substr(path, char_length(?::text) + 1) as rest, size
+          from run_files where run_id = ? and starts_with(path, ?)) below
+    group by 1, 2
+  ), page as (
+    select *, count(*) over () as total from children
+    order by is_folder desc, name collate "C"
+    limit ? offset ?
   )
-  select *, count(*) over () as total from children
-  order by is_folder desc, name collate "C"
-  limit ? offset ?`;
+  select page.*, f.sha256, f.crc32, f.mime_type, f.eas_id, f.eas_fileclass
+  from page left join run_files f on not page.is_folder and f.run_id = ? and f.path = ? || page.name
+  order by page.is_folder desc, page.name collate "C"`;
 
 /** The number of children alone, for a page past the end (0: the prefix is no folder of the run). */
 const COUNT_SQL = `
@@ -65,12 +65,26 @@ const COUNT_SQL = `
     group by strpos(substr(path, char_length(?::text) + 1), '/') > 0, split_part(substr(path, char_length(?::text) + 1), '/', 1)
   ) children`;
 
+/**
+ * Right after a run of 100,000 files is published its rows have no statistics yet, and PostgreSQL, expecting a few
+ * rows, groups them by sorting — on disk, 5× slower than hashing (measured: 610 ms against 130 ms). Sorting is
+ * discouraged for these statements only (SET LOCAL), so the grouping hashes; the page's own sort is small.
+ */
+async function withHashedGrouping<T>(db: Knex, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  return db.transaction(
+    async (trx) => {
+      await trx.raw('set local enable_sort = off');
+      return fn(trx);
+    },
+    { readOnly: true },
+  );
+}
+
 interface ChildRow {
   is_folder: boolean;
   name: string;
   files: string;
   size: string;
-  path: string;
   sha256: string;
   crc32: string;
   mime_type: string;
@@ -100,7 +114,7 @@ const toEntry = (r: ChildRow, prefix: string): ListingEntry =>
     ? { kind: 'folder', path: `${prefix}${r.name}/`, name: r.name, files: Number(r.files), size: Number(r.size) }
     : {
         kind: 'file',
-        path: r.path,
+        path: `${prefix}${r.name}`,
         name: r.name,
         size: Number(r.size),
         sha256: r.sha256,
@@ -135,13 +149,15 @@ export async function listFolder(db: Knex, ownerId: number, exportId: number, qu
     if (prefix) throw notFound('folder', prefix);
     return { ...page, count: 0, entries: [] };
   }
-  const { rows } = (await db.raw(LISTING_SQL, [prefix, runId, prefix, q.limit, q.offset])) as { rows: ChildRow[] };
-  let count = rows.length ? Number(rows[0].total) : 0;
-  if (!rows.length && (prefix || q.offset > 0)) {
+  const id = runId;
+  const { rows, count } = await withHashedGrouping(db, async (trx) => {
+    const bindings = [prefix, id, prefix, q.limit, q.offset, id, prefix];
+    const { rows } = (await trx.raw(LISTING_SQL, bindings)) as { rows: ChildRow[] };
+    if (rows.length || (!prefix && q.offset === 0)) return { rows, count: rows.length ? Number(rows[0].total) : 0 };
     // A page past the end, or no such folder: only then is a second statement needed.
-    const { rows: counted } = (await db.raw(COUNT_SQL, [runId, prefix, prefix, prefix])) as { rows: { n: string }[] };
-    count = Number(counted[0].n);
-    if (count === 0 && prefix) throw notFound('folder', prefix);
-  }
+    const { rows: counted } = (await trx.raw(COUNT_SQL, [id, prefix, prefix, prefix])) as { rows: { n: string }[] };
+    return { rows, count: Number(counted[0].n) };
+  });
+  if (count === 0 && prefix) throw notFound('folder', prefix);
   return { ...page, count, entries: rows.map((r) => toEntry(r, prefix)) };
 }

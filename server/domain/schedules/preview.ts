@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { invalidValue } from '../errors.js';
+import { apiError, invalidValue } from '../errors.js';
 import { parseWith } from '../validation.js';
 import { compileSchedules } from './compile.js';
 import { nextFireAfter } from './next-fire.js';
@@ -38,6 +38,9 @@ export interface PreviewSettings {
  */
 export function previewSchedule(body: unknown, settings: PreviewSettings, now = new Date()): { next: string[] } {
   const input = parseWith(schedulePreviewBody, body);
+  // z.unknown() lets a missing key through; a preview of nothing is a missing attribute, not a type error.
+  if (input.schedule === undefined)
+    throw apiError('attribute_expected', 'Attribute schedule is required', { path: 'schedule' });
   const schedule = validateSchedule(input.schedule, 'schedule');
   const timezone =
     input.timezone === undefined ? settings.defaultTimezone : validateTimezone(input.timezone, 'timezone');

@@ -155,13 +155,33 @@ export const servicePaths: Record<string, Json> = {
   '/': {
     get: {
       tags: ['service'],
-      summary: 'The page that explains #server_error:<key> redirects',
+      summary: 'The web export manager (and the page that explains #server_error:<key> redirects)',
       security: [],
       responses: { '200': html('The page') },
     },
   },
   '/index.html': {
     get: { tags: ['service'], summary: 'The same page', security: [], responses: { '200': html('The page') } },
+  },
+  '/assets/{file}': {
+    get: {
+      tags: ['service'],
+      summary: "The web export manager's hashed script, style and image files (cached for a year)",
+      security: [],
+      parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: {
+        '200': {
+          description: 'The file',
+          headers: { 'Cache-Control': header('string', 'public, max-age=31536000, immutable') },
+          content: {
+            'text/javascript': { schema: { type: 'string' } },
+            'text/css': { schema: { type: 'string' } },
+            'image/svg+xml': { schema: { type: 'string' } },
+          },
+        },
+        ...errors(),
+      },
+    },
   },
 };
 

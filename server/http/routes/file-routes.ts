@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import Router from '@koa/router';
 import type { Knex } from 'knex';
 import type { Context, Next } from 'koa';
@@ -85,17 +84,5 @@ export function fileRouters(deps: { db: Knex; storage: Storage; sessions: Sessio
   });
 }
 
-/** R-FILE-10: `/` shows a readable message for every `#server_error:<key>` until the web manager (R-UI) replaces it. */
-export const ROOT_PAGE_PATH = new URL('../static/index.html', import.meta.url);
-
-export function pageRoutes(): Router {
-  const html = readFileSync(ROOT_PAGE_PATH);
-  const router = new Router();
-  router.get(['/', '/index.html'], (ctx) => {
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.set('Cache-Control', 'no-cache');
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.body = html;
-  });
-  return router;
-}
+// R-FILE-10 / R-UI-1: the root page (the web export manager) lives in web-routes.ts.
+export { pageRoutes } from './web-routes.js';
