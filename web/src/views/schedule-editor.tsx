@@ -74,7 +74,7 @@ function NextFires({ schedule, timezone }: { schedule: Schedule; timezone: strin
   }, [key]);
   return (
     <div class="preview" aria-live="polite">
-      <h4 class="small">{t('next_fires')}</h4>
+      <p class="preview-title">{t('next_fires')}</p>
       {error && <p class="field-error">{error}</p>}
       {next && (
         <ol data-testid="next-fires">

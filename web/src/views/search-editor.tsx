@@ -299,7 +299,7 @@ export function SearchEditor({ value, onChange }: { value: SearchDraft; onChange
         </>
       )}
       <section class="preview" aria-labelledby="preview-title" aria-live="polite" data-testid="search-preview">
-        <h3 id="preview-title">{t('preview')}</h3>
+        <p id="preview-title" class="preview-title">{t('preview')}</p>
         {!preview && !previewError && <p class="muted">{t('preview_none')}</p>}
         {previewError && <p class="field-error">{previewError}</p>}
         {preview && (
