@@ -81,7 +81,7 @@ export async function startBrowserApp(env: Record<string, string> = {}): Promise
   const app = await startTestApp({
     producers: [hold, new DataProducer()],
     env: { PUBLIC_URL: `http://127.0.0.1:${port}`, ...env },
-    compose: { deliveryRetryDelaysMs: [20, 20] },
+    compose: { deliveryRetryBaseMs: 20 },
   });
   await new Promise<void>((r) => app.server.close(() => r()));
   await new Promise<void>((resolve, reject) => {
@@ -145,7 +145,6 @@ export async function startBrowserApp(env: Record<string, string> = {}): Promise
     },
     async close() {
       await worker.stop();
-      await app.deliveries.stop();
       await app.close();
     },
   };
