@@ -189,15 +189,15 @@ describe('browser: the web export manager end to end (R-UI)', function () {
       await input.waitFor();
       link = await input.inputValue();
       expect(link).to.match(/\/download\/[^/]+\/.*Photos\.zip$/);
-      // Scanned before the copy: for 2 s afterwards the button reads "Copied" while its accessible name still says
-      // "Copy link …" (axe: label-content-name-mismatch, serious), reported to the page's owners.
-      await expectAccessible(page, 'export overview');
       await screenshot(page, 'export-overview');
       await region
         .getByRole('button', { name: /^Copy link/ })
         .first()
         .click();
       expect(await page.evaluate('navigator.clipboard.readText()')).to.equal(link);
+      // Scanned while the button reads "Copied": its accessible name follows (axe: label-content-name-mismatch).
+      await region.getByRole('button', { name: /^Copied/ }).first().waitFor();
+      await expectAccessible(page, 'export overview');
       noFaults(problems);
     } finally {
       await context.close();

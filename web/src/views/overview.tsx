@@ -182,7 +182,7 @@ function DownloadLink({ url, size }: { url: string; size?: number }) {
       </a>{' '}
       <span class="muted">{size !== undefined ? formatBytes(size) : ''}</span>
       <input id={`dl-${name}`} class="link-text" readOnly value={absolute} aria-label={`${t('link')} ${name}`} />
-      <button type="button" onClick={copy} aria-label={`${t('copy')} ${name}`}>
+      <button type="button" onClick={copy} aria-label={`${copied ? t('copied') : t('copy')} ${name}`}>
         {copied ? t('copied') : t('copy')}
       </button>
     </li>
