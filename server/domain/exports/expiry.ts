@@ -9,7 +9,7 @@
  */
 import type { Knex } from 'knex';
 import type { Storage } from '../../infra/storage/storage.js';
-import { logEvent } from './events.js';
+import { logEvent } from '../event-log.js';
 
 /** True when the export's download files have expired (or are due to): links answer `export.expired`. */
 export function isExpired(row: { type: string; expires_at: Date | null }, now: Date = new Date()): boolean {

@@ -4,7 +4,7 @@ import type { Storage } from '../../infra/storage/storage.js';
 import { withTransaction } from '../../infra/db/transaction.js';
 import { invalidValue, userError } from '../errors.js';
 import { cancelActiveRun, enqueueRun } from '../runs/queue.js';
-import { logEvent } from './events.js';
+import { logEvent } from '../event-log.js';
 import { getOwnedExport, getOwnedExportView, listOwnedExports, type ExportRow } from './export-repo.js';
 import { DEFINITION_DEFAULTS, type Definition, type ExportBody } from './export-schema.js';
 import { parseExportFilter, parsePaging } from './filter.js';

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { withTransaction } from '../../infra/db/transaction.js';
-import { logEvent } from '../exports/events.js';
+import { logEvent } from '../event-log.js';
 import { encodeArchiveIndex } from '../files/archive-index.js';
 import type { RunRow } from './queue.js';
 import type { StagedFile } from './staging.js';

@@ -3,7 +3,7 @@ import type { Config } from '../../config.js';
 import type { DatabaseOutage } from '../../infra/db/outage.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Storage } from '../../infra/storage/storage.js';
-import { logEvent } from '../exports/events.js';
+import { logEvent } from '../event-log.js';
 import type { ExportRow } from '../exports/export-repo.js';
 import { failRun, publishRun, runFolder } from './finish.js';
 import { writeManifest } from './manifest.js';

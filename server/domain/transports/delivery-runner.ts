@@ -20,7 +20,7 @@ import { withTransaction } from '../../infra/db/transaction.js';
 import type { DatabaseOutage } from '../../infra/db/outage.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Storage } from '../../infra/storage/storage.js';
-import { logEvent } from '../exports/events.js';
+import { logEvent } from '../event-log.js';
 import type { ExportRow } from '../exports/export-repo.js';
 import { publishedFiles } from '../exports/export-repo.js';
 import { setExpiry } from '../exports/expiry.js';

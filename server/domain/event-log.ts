@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { storableJson } from '../text.js';
+import { storableJson } from './text.js';
 
 export type ExportEventType =
   | 'EXPORT_INSERT'
