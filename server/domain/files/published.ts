@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { ExportRow } from '../exports/export-repo.js';
+import type { ExportRow } from '../rows.js';
 import { decodeArchiveIndex } from './archive-index.js';
 
 /** The run whose files an export currently shows (`exports.published_run_id`). */

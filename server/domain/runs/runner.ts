@@ -4,7 +4,7 @@ import type { DatabaseOutage } from '../../infra/db/outage.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Storage } from '../../infra/storage/storage.js';
 import { logEvent } from '../event-log.js';
-import type { ExportRow } from '../exports/export-repo.js';
+import type { ExportRow } from '../rows.js';
 import { failRun, publishRun, runFolder } from './finish.js';
 import { writeManifest } from './manifest.js';
 import type { Producer, Progress, RunContext } from './run-context.js';
