@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
-import { decodeArchiveIndex } from '../../server/domain/files/archive-index.js';
+import { decodeArchiveIndex } from '../../server/domain/archive/archive-index.js';
 import { BROWSER_ERROR_KEYS } from '../../server/domain/files/browser-errors.js';
 import type { Worker } from '../../server/domain/runs/worker.js';
 import { bytes, hasTool, tempDir } from '../domain/archive/helpers.js';

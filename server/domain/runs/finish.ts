@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { withTransaction } from '../../infra/db/transaction.js';
 import { logEvent } from '../event-log.js';
-import { encodeArchiveIndex } from '../files/archive-index.js';
+import { encodeArchiveIndex } from '../archive/archive-index.js';
 import type { RunRow } from './queue.js';
 import type { StagedFile } from './staging.js';
 

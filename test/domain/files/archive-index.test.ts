@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { decodeArchiveIndex, encodeArchiveIndex } from '../../../server/domain/files/archive-index.js';
-import type { ArchiveFile } from '../../../server/domain/files/published.js';
+import { decodeArchiveIndex, encodeArchiveIndex } from '../../../server/domain/archive/archive-index.js';
+import type { ArchiveFile } from '../../../server/domain/archive/archive-index.js';
 
 const file = (path: string, i = 0): ArchiveFile => ({ path, size: 1000 + i, crc32: (i * 2654435761) >>> 0, mtime: 1_790_000_000 + i });
 const roundTrip = (files: ArchiveFile[]) => decodeArchiveIndex(encodeArchiveIndex(files) as Buffer);

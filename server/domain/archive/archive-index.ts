@@ -1,4 +1,10 @@
-import type { ArchiveFile } from './published.js';
+/** What archives need of each published file. */
+export interface ArchiveFile {
+  path: string;
+  size: number;
+  crc32: number;
+  mtime: number;
+}
 
 /**
  * Compact binary form of a run's archive columns, written once at publish (`runs.archive_index`) so the first zip/
