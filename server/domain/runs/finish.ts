@@ -74,5 +74,3 @@ export async function releaseRun(db: Knex, run: RunRow, workerId: string): Promi
     if (n) await trx('exports').where({ id: run.export_id, last_run_id: run.id }).update({ state: 'pending' });
   });
 }
-
-export const runFolder = (run: { export_id: number; id: number }) => `exports/${run.export_id}/runs/${run.id}/`;
