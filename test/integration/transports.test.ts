@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { isExpired } from '../../server/domain/exports/expiry.js';
+import { isExpired } from '../../server/domain/runs/expiry.js';
 import { createMailQuota, purgeMailSends } from '../../server/domain/transports/mail-quota.js';
 import type { Worker } from '../../server/domain/runs/worker.js';
 import { decryptSecret, parseSecretKey } from '../../server/infra/secrets/secret-box.js';

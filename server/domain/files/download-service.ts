@@ -14,7 +14,7 @@ import {
 } from '../archive/index.js';
 import type { ArchiveFile } from '../archive/archive-index.js';
 import { AppError, notFound } from '../errors.js';
-import { isExpired } from '../exports/expiry.js';
+import { isExpired } from '../runs/expiry.js';
 import { assertNotThrottled, recordFailure } from '../sessions/throttle.js';
 import { archiveEntries, downloadFiles, downloadPackers, downloadStem } from '../transports/download-links.js';
 import type { Packer } from '../transports/registry.js';

@@ -6,7 +6,7 @@ import type { ArchiveEntry } from '../archive/entry.js';
 import type { ArchiveFile } from '../archive/archive-index.js';
 import { ZIP_LAYOUT_VERSION, type ZipLayout } from '../archive/zip-layout.js';
 import { invalidValue, isAppError, notFound, serverError } from '../errors.js';
-import { isExpired } from '../exports/expiry.js';
+import { isExpired } from '../runs/expiry.js';
 import { realpathWithin, resolveExportPath } from './safe-path.js';
 import { fileNotFound, notPublished, runGone } from './browser-errors.js';
 import {

@@ -23,7 +23,7 @@ import type { Storage } from '../../infra/storage/storage.js';
 import { logEvent } from '../event-log.js';
 import type { ExportRow } from '../rows.js';
 import { publishedFiles } from '../exports/export-repo.js';
-import { setExpiry } from '../exports/expiry.js';
+import { setExpiry } from '../runs/expiry.js';
 import { RUN_COLUMNS, type RunRow } from '../runs/queue.js';
 import { storableJson } from '../text.js';
 import { packedFiles, plainFiles } from './delivery-files.js';

@@ -10,6 +10,7 @@
 import type { Knex } from 'knex';
 import type { Storage } from '../../infra/storage/storage.js';
 import { logEvent } from '../event-log.js';
+import { deleteRunBytes, forgetRunFiles } from './run-files.js';
 
 /** True when the export's download files have expired (or are due to): links answer `export.expired`. */
 export function isExpired(row: { type: string; expires_at: Date | null }, now: Date = new Date()): boolean {
@@ -69,26 +70,12 @@ async function expireOne(db: Knex, storage: Storage, id: number, now: Date): Pro
       .first('published_run_id')) as { published_run_id: number } | undefined;
     if (!row) return null;
     await trx('exports').where({ id }).update({ published_run_id: null, updated_at: trx.fn.now() });
-    await trx('runs').where({ id: row.published_run_id }).update({ files_deleted_at: trx.fn.now(), archive_index: null });
-    await trx('run_files').where({ run_id: row.published_run_id }).delete();
+    await forgetRunFiles(trx, row.published_run_id);
     await logEvent(trx, id, 'EXPORT_EXPIRED', { run_id: row.published_run_id });
     return row.published_run_id;
   });
   if (runId === null) return false;
   // Rows first (links stop at once), bytes after the commit; a failed delete is retried by the superseded-files sweep.
-  await deleteRunBytes(db, storage, id, runId);
+  await deleteRunBytes(db, storage, { export_id: id, id: runId });
   return true;
-}
-
-/**
- * Deletes the stored bytes of a run whose rows already say "deleted"; when storage fails, `files_deleted_at` is
- * cleared again so the next sweep retries (the run is no longer published, so it is due at once).
- */
-export async function deleteRunBytes(db: Knex, storage: Storage, exportId: number, runId: number): Promise<void> {
-  try {
-    await storage.deletePrefix(`exports/${exportId}/runs/${runId}/`);
-  } catch (err) {
-    await db('runs').where({ id: runId }).update({ files_deleted_at: null }).catch(() => {});
-    throw err;
-  }
 }
