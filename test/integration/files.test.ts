@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { decodeArchiveIndex } from '../../server/domain/archive/archive-index.js';
 import { BROWSER_ERROR_KEYS } from '../../server/domain/files/browser-errors.js';
 import type { Worker } from '../../server/domain/runs/worker.js';
-import { bytes, hasTool, tempDir } from '../domain/archive/helpers.js';
+import { bytes, hasTool, tempDir } from '../helpers/archive/helpers.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
 import { checkZipReaders } from '../helpers/archive-readers.js';
 import { FileProducer, type PlannedFile } from '../helpers/file-producer.js';

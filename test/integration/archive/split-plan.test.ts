@@ -4,8 +4,8 @@ import type { ArchiveEntry } from '../../../server/domain/archive/entry.js';
 import { planZipParts, ZIP_2GB_LIMIT, ZIP_10MB_LIMIT } from '../../../server/domain/archive/split-plan.js';
 import { computeZipLayout } from '../../../server/domain/archive/zip-layout.js';
 import { streamZip } from '../../../server/domain/archive/zip-stream.js';
-import { entryName } from './arbitraries.js';
-import { bytes, collect, entriesOf, memorySource, python, type TestFile, tempDir } from './helpers.js';
+import { entryName } from '../../helpers/archive/arbitraries.js';
+import { bytes, collect, entriesOf, memorySource, python, type TestFile, tempDir } from '../../helpers/archive/helpers.js';
 
 const e = (name: string, size: number): ArchiveEntry => ({ name, size, crc32: 0, mtime: 1_700_000_000 });
 const cost = (x: ArchiveEntry) => 76 + 2 * Buffer.byteLength(x.name) + 18 + x.size;

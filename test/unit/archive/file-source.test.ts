@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { openFileSlice } from '../../../server/domain/archive/file-source.js';
 import { computeZipLayout } from '../../../server/domain/archive/zip-layout.js';
 import { streamZip } from '../../../server/domain/archive/zip-stream.js';
-import { bytes, collect, entriesOf, tempDir } from './helpers.js';
+import { bytes, collect, entriesOf, tempDir } from '../../helpers/archive/helpers.js';
 
 const asBuffer = async (x: Awaited<ReturnType<typeof openFileSlice>>) => (Buffer.isBuffer(x) ? x : collect(x));
 

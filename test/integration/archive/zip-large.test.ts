@@ -6,9 +6,9 @@ import { expect } from 'chai';
 import type { ArchiveEntry, OpenData } from '../../../server/domain/archive/entry.js';
 import { computeZipLayout, dataOffset, type ZipLayout } from '../../../server/domain/archive/zip-layout.js';
 import { streamZip, streamZipRange } from '../../../server/domain/archive/zip-stream.js';
-import { bytes, collect, crcOfZeros, hasTool, python, run, tempDir, writeSparse, zeroStream } from './helpers.js';
-import { PY_CHECK_ZIP } from './py-checks.js';
-import { yauzlFromRanges } from './yauzl-helpers.js';
+import { bytes, collect, crcOfZeros, hasTool, python, run, tempDir, writeSparse, zeroStream } from '../../helpers/archive/helpers.js';
+import { PY_CHECK_ZIP } from '../../helpers/archive/py-checks.js';
+import { yauzlFromRanges } from '../../helpers/archive/yauzl-helpers.js';
 
 const M = 0xffffffff;
 const HEAVY = process.env.ARCHIVE_HEAVY === '1';

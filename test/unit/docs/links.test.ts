@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
  * The repository documents itself: every relative link of README.md and docs/*.md names a file of this repository,
  * and none of them points outside it (a clone has nothing beside it).
  */
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 
 describe('documentation links', () => {

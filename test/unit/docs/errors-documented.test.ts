@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
  * (every AppError construction and factory call in server/), so a new code without documentation fails here, and so
  * does a documented code nothing produces any more.
  */
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

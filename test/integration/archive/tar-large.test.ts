@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import type { ArchiveEntry, OpenData } from '../../../server/domain/archive/entry.js';
 import { computeTarLayout, tarHeader } from '../../../server/domain/archive/tar-layout.js';
 import { streamTarRange } from '../../../server/domain/archive/tar-stream.js';
-import { hasTool, python, run, tempDir, writeSparse, zeroStream } from './helpers.js';
+import { hasTool, python, run, tempDir, writeSparse, zeroStream } from '../../helpers/archive/helpers.js';
 
 const GIB8 = 8 * 1024 ** 3;
 

@@ -6,8 +6,8 @@ import fc from 'fast-check';
 import type { ArchiveEntry } from '../../../server/domain/archive/entry.js';
 import { computeTarLayout, splitUstarName, tarHeader } from '../../../server/domain/archive/tar-layout.js';
 import { streamTar, streamTarGz, streamTarRange } from '../../../server/domain/archive/tar-stream.js';
-import { ranges, testFiles, toRange } from './arbitraries.js';
-import { collect, entriesOf, hasTool, memorySource, python, run, type TestFile, tempDir } from './helpers.js';
+import { ranges, testFiles, toRange } from '../../helpers/archive/arbitraries.js';
+import { collect, entriesOf, hasTool, memorySource, python, run, type TestFile, tempDir } from '../../helpers/archive/helpers.js';
 
 /** The TAR size formula of our layout (tar-layout.ts), independent of the implementation. */
 const predicted = (entries: ArchiveEntry[]): number => {

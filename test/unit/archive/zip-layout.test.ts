@@ -13,7 +13,7 @@ import {
   requiresZip64,
   Zip64RequiredError,
 } from '../../../server/domain/archive/zip-layout.js';
-import { entryName } from './arbitraries.js';
+import { entryName } from '../../helpers/archive/arbitraries.js';
 
 const M = 0xffffffff;
 const e = (name: string, size: number, mtime = 1_700_000_000): ArchiveEntry => ({ name, size, crc32: 0, mtime });

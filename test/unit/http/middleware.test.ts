@@ -2,8 +2,8 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { expect } from 'chai';
 import Koa from 'koa';
-import { errorMiddleware } from '../../server/http/middleware/errors.js';
-import { loggedPath } from '../../server/http/middleware/request-context.js';
+import { errorMiddleware } from '../../../server/http/middleware/errors.js';
+import { loggedPath } from '../../../server/http/middleware/request-context.js';
 
 describe('http middleware', () => {
   it('the request log never shows the passkey of a download link', () => {

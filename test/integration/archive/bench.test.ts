@@ -10,7 +10,7 @@ import type { ArchiveEntry } from '../../../server/domain/archive/entry.js';
 import { openFileSlice } from '../../../server/domain/archive/file-source.js';
 import { computeZipLayout } from '../../../server/domain/archive/zip-layout.js';
 import { streamZip } from '../../../server/domain/archive/zip-stream.js';
-import { bytes, tempDir } from './helpers.js';
+import { bytes, tempDir } from '../../helpers/archive/helpers.js';
 
 const sink = () =>
   new Writable({
@@ -21,7 +21,7 @@ const sink = () =>
 
 /**
  * Throughput on many small files, ours vs archiver (store). Writes ~90 MB of files, so only with ARCHIVE_BENCH=1:
- *   ARCHIVE_BENCH=1 npx mocha test/domain/archive/bench.test.ts
+ *   ARCHIVE_BENCH=1 npx mocha test/integration/archive/bench.test.ts
  */
 describe('domain/archive benchmark: 20,000 files of 1–8 KiB (ARCHIVE_BENCH=1)', function () {
   this.timeout(300_000);

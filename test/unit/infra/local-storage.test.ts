@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
-import { LocalStorage } from '../../server/infra/storage/local-storage.js';
+import { LocalStorage } from '../../../server/infra/storage/local-storage.js';
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 

@@ -3,9 +3,9 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { computeZipLayout } from '../../../server/domain/archive/zip-layout.js';
 import { streamZip } from '../../../server/domain/archive/zip-stream.js';
-import { testFiles } from './arbitraries.js';
-import { collect, entriesOf, hasTool, memorySource, python, run, type TestFile, tempDir } from './helpers.js';
-import { manifestOf, PY_CHECK_ZIP } from './py-checks.js';
+import { testFiles } from '../../helpers/archive/arbitraries.js';
+import { collect, entriesOf, hasTool, memorySource, python, run, type TestFile, tempDir } from '../../helpers/archive/helpers.js';
+import { manifestOf, PY_CHECK_ZIP } from '../../helpers/archive/py-checks.js';
 
 describe('domain/archive zip in independent readers (R-FILE-4)', function () {
   this.timeout(60_000);

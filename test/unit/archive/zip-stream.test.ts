@@ -3,9 +3,9 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { computeZipLayout, localHeaderLength } from '../../../server/domain/archive/zip-layout.js';
 import { streamZip, streamZipRange } from '../../../server/domain/archive/zip-stream.js';
-import { expectedDos, ranges, testFiles, toRange } from './arbitraries.js';
-import { collect, entriesOf, memorySource } from './helpers.js';
-import { yauzlFromBuffer, yauzlFromRanges } from './yauzl-helpers.js';
+import { expectedDos, ranges, testFiles, toRange } from '../../helpers/archive/arbitraries.js';
+import { collect, entriesOf, memorySource } from '../../helpers/archive/helpers.js';
+import { yauzlFromBuffer, yauzlFromRanges } from '../../helpers/archive/yauzl-helpers.js';
 
 const streamOptions = fc.record({
   readAhead: fc.integer({ min: 1, max: 16 }),

@@ -4,7 +4,7 @@ import { archiveEtag } from '../../../server/domain/archive/etag.js';
 import { computeTarLayout } from '../../../server/domain/archive/tar-layout.js';
 import { computeZipLayout } from '../../../server/domain/archive/zip-layout.js';
 import { streamZip } from '../../../server/domain/archive/zip-stream.js';
-import { collect, entriesOf, memorySource } from './helpers.js';
+import { collect, entriesOf, memorySource } from '../../helpers/archive/helpers.js';
 
 const base: ArchiveEntry[] = [
   { name: 'a.txt', size: 3, crc32: 1, mtime: 100 },
