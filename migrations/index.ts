@@ -6,6 +6,7 @@ import * as definitionKeyOrder from './20261122040000_definition_key_order.js';
 import * as archiveIndex from './20261122050000_archive_index.js';
 import * as mailSends from './20261130060000_mail_sends.js';
 import * as objectDataBytes from './20261130061000_object_data_bytes.js';
+import * as deliveryJobs from './20261130070000_delivery_jobs.js';
 
 /**
  * The migrations in order. A static list (not a folder scan) so the same code runs under tsx, compiled,
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   '20261122050000_archive_index': archiveIndex,
   '20261130060000_mail_sends': mailSends,
   '20261130061000_object_data_bytes': objectDataBytes,
+  '20261130070000_delivery_jobs': deliveryJobs,
 };
 
 export const MIGRATION_NAMES = Object.keys(MIGRATIONS);

@@ -6,10 +6,12 @@ import { ExportService } from './domain/exports/export-service.js';
 import { moduleValidators } from './domain/exports/nested-validators.js';
 import { DataProducer } from './domain/produce/data-producer.js';
 import type { Producer } from './domain/runs/run-context.js';
-import { Worker } from './domain/runs/worker.js';
+import { Worker, type WorkerOptions } from './domain/runs/worker.js';
+import { runJobs } from './domain/runs/run-jobs.js';
+import { deleteSupersededFiles } from './domain/runs/housekeeping.js';
 import { expireDownloads, setExpiry } from './domain/runs/expiry.js';
 import { Scheduler } from './domain/schedules/scheduler.js';
-import { DeliveryRunner, stopDeliveries, sweepStaleDeliveries } from './domain/transports/delivery-runner.js';
+import { deliveryJobs, stopDeliveries } from './domain/transports/deliveries.js';
 import { createMailQuota, purgeMailSends } from './domain/transports/mail-quota.js';
 import { createTransportRegistry, type TransportRegistry, type TransportRegistryDeps } from './domain/transports/registry.js';
 import { createTransportsValidator, createTransportsView } from './domain/transports/stored-transports.js';
@@ -36,12 +38,11 @@ export interface Services {
   exports: ExportService;
   producers: Producer[];
   app: Koa;
-  createWorker(overrides?: Partial<ConstructorParameters<typeof Worker>[1]>): Worker;
+  /** A worker executing runs and deliveries; `concurrency` overrides WORKER_CONCURRENCY (the runs at once). */
+  createWorker(overrides?: Partial<WorkerOptions & { concurrency: number }>): Worker;
   /** Schedule ticker (R-SCHED); main starts it for ROLE all|worker, tests drive `tick()` with an injected clock. */
   scheduler: Scheduler;
   transports: TransportRegistry;
-  /** Runs transports after runs (R-TR-1); its hooks are wired into every worker built here. */
-  deliveries: DeliveryRunner;
   /** This process's Prometheus metrics (GET /metrics, and the worker's METRICS_PORT). */
   metrics: Metrics;
 }
@@ -50,7 +51,8 @@ export interface Services {
 export interface ScheduleTransportOptions {
   now?: () => Date;
   transportDeps?: Partial<TransportRegistryDeps>;
-  deliveryRetryDelaysMs?: number[];
+  /** Base of the deliveries' retry back-off (DEFAULT_RETRY_BASE_MS). */
+  deliveryRetryBaseMs?: number;
 }
 
 /** The composition root: builds every service from the config and an open database. Used by main and by tests. */
@@ -83,20 +85,6 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     defaultTimezone: config.TZ || 'UTC',
     now: opts.now,
     outage,
-  });
-  const deliveries = new DeliveryRunner({
-    db,
-    storage,
-    log,
-    registry: transports,
-    secretKey,
-    publicUrl: config.PUBLIC_URL,
-    exportTtlDays: config.EXPORT_TTL_DAYS,
-    retryDelaysMs: opts.deliveryRetryDelaysMs,
-    concurrency: config.DELIVERY_CONCURRENCY,
-    concurrencyPerOwner: config.DELIVERY_CONCURRENCY_PER_OWNER,
-    outage,
-    onEnded: metrics.deliveryEnded,
   });
   const exports = new ExportService({
     db,
@@ -141,38 +129,39 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     app,
     scheduler,
     transports,
-    deliveries,
     metrics,
-    createWorker: (overrides = {}) =>
+    createWorker: ({ concurrency = config.WORKER_CONCURRENCY, ...overrides } = {}) =>
       new Worker(
         {
-          db,
-          storage,
-          config,
           log,
-          producers,
-          onPublished: deliveries.onPublished,
-          onFailed: deliveries.onFailed,
-          onRunEnded: metrics.runFinished,
           outage,
-          // Each sweep on its own, so one failing (for one owner's row) does not stop the others.
-          onSweep: async () => {
-            const steps = {
-              expiry: () => setExpiry(db, config.EXPORT_TTL_DAYS).then(() => expireDownloads(db, storage)),
-              'stale deliveries': () => sweepStaleDeliveries(db),
-              'mail counts': () => purgeMailSends(db),
-              sessions: () => sessions.purgeExpired(),
-              throttles: () => purgeStaleThrottles(db),
-            };
-            const results = await Promise.allSettled(Object.values(steps).map((step) => step()));
-            const names = Object.keys(steps);
-            const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ step: names[i], err: r.reason }] : []));
-            // Every failure is logged; the first is thrown for the sweep's own handling (a lost connection backs off).
-            for (const f of failed.slice(1)) log.error({ err: f.err, step: f.step }, 'sweeping failed');
-            if (failed.length > 0) throw failed[0].err;
+          // The job kinds the worker dispatches to: runs, and the deliveries their publication queues (R-TR-1).
+          kinds: [
+            runJobs({ db, storage, config, log, producers, onRunEnded: metrics.runFinished }, concurrency),
+            deliveryJobs({
+              db,
+              storage,
+              log,
+              registry: transports,
+              secretKey,
+              publicUrl: config.PUBLIC_URL,
+              concurrency: config.DELIVERY_CONCURRENCY,
+              concurrencyPerOwner: config.DELIVERY_CONCURRENCY_PER_OWNER,
+              retryBaseMs: opts.deliveryRetryBaseMs,
+              onEnded: metrics.deliveryEnded,
+            }),
+          ],
+          // Each step on its own, so one failing (for one owner's row) does not stop the others.
+          housekeeping: {
+            'superseded files': () =>
+              deleteSupersededFiles(db, storage, { ttlMs: config.PREVIOUS_RUNS_TTL, kept: config.PREVIOUS_RUNS_KEPT }),
+            expiry: () => setExpiry(db, config.EXPORT_TTL_DAYS).then(() => expireDownloads(db, storage)),
+            'mail counts': () => purgeMailSends(db),
+            sessions: () => sessions.purgeExpired(),
+            throttles: () => purgeStaleThrottles(db),
           },
         },
-        { concurrency: config.WORKER_CONCURRENCY, leaseMs: config.RUN_LEASE, ...overrides },
+        { leaseMs: config.RUN_LEASE, ...overrides },
       ),
   };
 }

@@ -84,7 +84,6 @@ async function main() {
     server?.closeIdleConnections();
     await scheduler?.stop();
     await worker?.stop();
-    await services.deliveries.stop();
     await closed;
     await database.close();
     process.exit(0);

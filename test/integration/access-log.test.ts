@@ -46,7 +46,7 @@ describe('access log and log fields (issue 12)', function () {
     app = await startTestApp({
       producers: [producer],
       env: { LOG_LEVEL: 'debug', TRANSPORT_ALLOW_HOSTS: '127.0.0.1' },
-      compose: { deliveryRetryDelaysMs: [10, 10] },
+      compose: { deliveryRetryBaseMs: 10 },
       logDestination: capture,
     });
     ({ token, userId } = await app.login('logger', LOGIN_PASSWORD));
@@ -68,7 +68,6 @@ describe('access log and log fields (issue 12)', function () {
   });
   after(async () => {
     await worker?.stop();
-    await app?.deliveries.stop();
     await app?.close();
   });
 

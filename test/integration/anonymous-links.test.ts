@@ -67,7 +67,7 @@ describe('anonymous links need a download transport (R-ROB-6, issue 9 finding 7)
         SMTP_URL: smtp.url,
         PUBLIC_URL: PUBLIC,
       },
-      compose: { deliveryRetryDelaysMs: [20, 20] },
+      compose: { deliveryRetryBaseMs: 20 },
     });
     token = (await app.login('sharer')).token;
     worker = app.createWorker({ pollMs: 50, heartbeatMs: 200, sweepMs: 600_000 });
@@ -75,7 +75,6 @@ describe('anonymous links need a download transport (R-ROB-6, issue 9 finding 7)
   });
   after(async () => {
     await worker?.stop();
-    await app?.deliveries.stop();
     await app?.close();
     await smtp.close();
     hook?.closeAllConnections();

@@ -113,7 +113,6 @@ describe('a lost database connection is logged once per back-off step', function
       console.warn = warned;
       await services.scheduler.stop();
       await worker.stop();
-      await services.deliveries.stop();
       await db.destroy();
       await database.drop();
       await rm(dataDir, { recursive: true, force: true });

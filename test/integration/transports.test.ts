@@ -131,7 +131,7 @@ describe('transports end to end (R-TR)', () => {
         MAIL_MAX_RECIPIENTS: '3',
         MAIL_MAX_PER_DAY: '3',
       },
-      compose: { deliveryRetryDelaysMs: [20, 20], transportDeps: { timeoutMs: 3000 } },
+      compose: { deliveryRetryBaseMs: 20, transportDeps: { timeoutMs: 3000 } },
       logDestination: capture,
     });
     ({ token, userId } = await app.login('shipper'));
@@ -141,7 +141,6 @@ describe('transports end to end (R-TR)', () => {
   });
   after(async () => {
     await worker.stop();
-    await app.deliveries.stop();
     for (const r of held) r.destroy();
     await app.close();
     await sftp.close();
@@ -395,7 +394,7 @@ describe('transports end to end (R-TR)', () => {
 
   it('R-ROB-8 deliveries are capped per process and per owner: one user\'s transports cannot take every slot', async () => {
     // Slots are counted per process: start from none in use (earlier tests' retries have ended).
-    await eventually(async () => app.deliveries.inFlight === 0, 15_000);
+    await eventually(async () => worker.activeCount('delivery') === 0, 15_000);
     hold = true;
     const at = (tag: string) => hookBodies.filter((b) => b.url.includes(`tag=${tag}`)).length;
     try {
@@ -420,7 +419,7 @@ describe('transports end to end (R-TR)', () => {
       hold = false;
       for (const r of held.splice(0)) r.writeHead(204).end();
     }
-    await eventually(async () => at('g1') + at('g2') + at('g3') === 3 && app.deliveries.inFlight === 0, 15_000);
+    await eventually(async () => at('g1') + at('g2') + at('g3') === 3 && worker.activeCount('delivery') === 0, 15_000);
   });
 
   it('R-ROB-8 e-mail is capped per user: recipients per message on save and delivery, messages per day in the database', async () => {
@@ -521,12 +520,12 @@ describe('transports end to end (R-TR)', () => {
       expect(stopped.body._state).to.equal('done');
       const e = await eventually(transportState(id, 0, 'failed'));
       expect(e._transports[0]._failure_reason).to.match(/stopped/);
-      await eventually(async () => app.deliveries.inFlight === 0, 5000);
+      await eventually(async () => worker.activeCount('delivery') === 0, 5000);
 
       const second = await put({ export: { name: 'deletable' }, _transports: [{ type: 'webhook', options: { url: hookUrl, secret: HOOK_SECRET } }] });
       await eventually(transportState(second.export._id, 0, 'processing'), 15_000);
       await app.request.delete(`/api/v1/export/${second.export._id}`).query({ token }).expect(200);
-      await eventually(async () => app.deliveries.inFlight === 0, 5000);
+      await eventually(async () => worker.activeCount('delivery') === 0, 5000);
     } finally {
       hold = false;
       for (const r of held.splice(0)) r.destroy();

@@ -3,7 +3,7 @@ import { customAlphabet } from 'nanoid';
 import type { Storage } from '../../infra/storage/storage.js';
 import { withTransaction } from '../../infra/db/transaction.js';
 import { invalidValue, userError } from '../errors.js';
-import { cancelActiveRun, enqueueRun } from '../runs/queue.js';
+import { cancelActiveRun, enqueueRun, markExportStopped, resetExportState } from '../runs/lifecycle.js';
 import { logEvent } from '../event-log.js';
 import type { ExportRow } from '../rows.js';
 import { exportPrefix } from '../storage-keys.js';
@@ -143,10 +143,9 @@ export class ExportService {
           definition: JSON.stringify(definition),
           schedules: JSON.stringify(schedules),
           transports: JSON.stringify(nested.transports ?? current.transports),
-          state: 'new',
-          failure_reason: null,
           updated_at: trx.fn.now(),
         });
+      await resetExportState(trx, id);
       await logEvent(trx, id, 'EXPORT_UPDATE', { version: current.version + 1 });
       if (start && schedules.length === 0) await enqueueRun(trx, current, 'update');
       await this.deps.onSchedulesChanged?.(trx, id);
@@ -183,7 +182,7 @@ export class ExportService {
         return getOwnedExport(trx, ownerId, id);
       }
       if (!run) throw userError(404, 'export_not_running', `export ${id} is not running`, { type: 'export', id });
-      await trx('exports').where({ id }).update({ state: 'failed', failure_reason: STOPPED_BY_USER, updated_at: trx.fn.now() });
+      await markExportStopped(trx, id, STOPPED_BY_USER);
       await logEvent(trx, id, 'EXPORT_STOPPED', { run_id: run.id });
       return getOwnedExport(trx, ownerId, id);
     });
@@ -193,7 +192,7 @@ export class ExportService {
     return withTransaction(this.db, async (trx) => {
       const current = await getOwnedExport(trx, ownerId, id, true);
       if (isActive(current.state)) throw userError(409, 'export_busy', `export ${id} is pending or processing`);
-      await trx('exports').where({ id }).update({ state: 'new', failure_reason: null, updated_at: trx.fn.now() });
+      await resetExportState(trx, id);
       return getOwnedExport(trx, ownerId, id);
     });
   }

@@ -1,16 +1,17 @@
 import type { Knex } from 'knex';
 import type { Config } from '../../config.js';
-import type { DatabaseOutage } from '../../infra/db/outage.js';
+import { isConnectionError } from '../../infra/db/outage.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Storage } from '../../infra/storage/storage.js';
 import { logEvent } from '../event-log.js';
 import type { ExportRow } from '../rows.js';
 import { attemptPrefix, runPrefix } from '../storage-keys.js';
-import { failRun, publishRun } from './finish.js';
+import { failRun, publishRun } from './lifecycle.js';
 import { writeManifest } from './manifest.js';
 import type { Producer, Progress, RunContext } from './run-context.js';
 import type { RunRow } from './queue.js';
 import { Staging } from './staging.js';
+import { JobAborted } from './job-kind.js';
 
 export interface RunnerDeps {
   db: Knex;
@@ -18,26 +19,30 @@ export interface RunnerDeps {
   config: Config;
   log: Logger;
   producers: Producer[];
-  /** Called after a run was published (transports hook in here). */
-  onPublished?: (run: RunRow) => Promise<void>;
-  /** Called after a run was marked failed (e-mail notifications of failures hook in here). */
-  onFailed?: (run: RunRow, reason: string) => Promise<void>;
-  /** Extra housekeeping run by the worker's periodic sweep (expiry of downloads, stale deliveries). */
-  onSweep?: () => Promise<void>;
   /** Told how each run attempt of this process ended and how long it took (the run duration histogram). */
   onRunEnded?: (outcome: 'done' | 'failed' | 'aborted', seconds: number) => void;
-  /** Shared back-off of the process's background loops while the database is unreachable. */
-  outage?: DatabaseOutage;
 }
 
 /** Thrown by producers through the signal: the run was stopped, updated, deleted or taken over. */
-export class RunAborted extends Error {}
+export class RunAborted extends JobAborted {}
 
 /** One sentence for `_failure_reason`: our own messages pass, anything unexpected gets a generic one. */
 export function failureReason(e: unknown): string {
   const userMessage = (e as { userMessage?: unknown } | null)?.userMessage;
   if (typeof userMessage === 'string') return userMessage;
+  if (storageFull(e)) {
+    return "The export could not be written because the server's storage is full; the previous files are kept. Ask the administrator to free space, then start the export again.";
+  }
   return 'The export failed because of an internal error; the server log has the details.';
+}
+
+/** ENOSPC / EDQUOT anywhere in the cause chain (a producer may have wrapped the storage's error). */
+function storageFull(e: unknown): boolean {
+  for (let c = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+  }
+  return false;
 }
 
 /**
@@ -78,13 +83,20 @@ export async function executeRun(
       files: staging.files,
       objects: ctx.counts.objects,
       progress,
+      exportTtlDays: deps.config.EXPORT_TTL_DAYS,
     });
     if (!published) throw new RunAborted('run no longer ours');
     ended('done');
     log.info({ files: staging.files.length, objects: ctx.counts.objects }, 'run published');
-    // A failing hook must not reach the catch below: that would delete the files just published.
-    await deps.onPublished?.({ ...run, state: 'done', files_prefix: prefix }).catch((err) => log.warn({ err }, 'onPublished hook failed'));
   } catch (e) {
+    if (isConnectionError(e)) {
+      // The database went away (a restart, a failover): the attempt is neither done nor failed. The lease expires and
+      // the sweeper retries the run; the retry removes this attempt's staging. Nothing is deleted here, because a
+      // publish whose commit answer was lost may have published these very files.
+      ended('aborted');
+      log.warn({ reason: (e as Error).message }, 'run interrupted: the database is unreachable; the run is retried when its lease expires');
+      return;
+    }
     await deps.storage.deletePrefix(runPrefix(run)).catch((err) => log.warn({ err }, 'could not remove staging'));
     if (signal.aborted || e instanceof RunAborted) {
       ended('aborted');
@@ -94,8 +106,6 @@ export async function executeRun(
     ended('failed');
     log.error({ err: e }, 'run failed');
     const reason = failureReason(e);
-    if (await failRun(deps.db, run, workerId, reason)) {
-      await deps.onFailed?.({ ...run, state: 'failed' }, reason).catch((err) => log.warn({ err }, 'onFailed hook failed'));
-    }
+    await failRun(deps.db, run, workerId, reason);
   }
 }

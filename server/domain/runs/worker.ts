@@ -1,54 +1,69 @@
 import { hostname } from 'node:os';
 import { nanoid } from 'nanoid';
-import { RunAborted, type RunnerDeps, executeRun } from './runner.js';
-import type { Progress } from './run-context.js';
-import { claimRuns, heartbeat, type RunRow, sweepExpiredLeases } from './queue.js';
-import { releaseRun } from './finish.js';
-import { runPrefix } from '../storage-keys.js';
-import { deleteSupersededFiles } from './housekeeping.js';
 import { DatabaseOutage, isConnectionError } from '../../infra/db/outage.js';
+import type { Logger } from '../../infra/logger.js';
+import { JobAborted, type JobKind } from './job-kind.js';
 
 export interface WorkerOptions {
-  concurrency: number;
   leaseMs: number;
-  /** How often idle workers look for pending runs. */
+  /** How often idle workers look for due jobs. */
   pollMs?: number;
-  /** Heartbeat period: also how fast a stop is noticed (R-EXP-7 wants < 2 s). */
+  /** Heartbeat period: also how fast a stop or delete is noticed (R-EXP-7 wants < 2 s). */
   heartbeatMs?: number;
   sweepMs?: number;
   id?: string;
 }
 
+export interface WorkerDeps {
+  log: Logger;
+  /** The job kinds this worker executes (runs, deliveries), handed in by compose.ts. */
+  kinds: JobKind<unknown>[];
+  /** Housekeeping of the periodic sweep after the lease takeovers (old files, expiry, sessions …). */
+  housekeeping?: Record<string, () => Promise<unknown>>;
+  /** Shared back-off of the process's background loops while the database is unreachable. */
+  outage?: DatabaseOutage;
+}
+
 interface Active {
-  run: RunRow;
+  kind: JobKind<unknown>;
+  job: unknown;
+  id: number;
+  ownerId: number;
+  fields: Record<string, unknown>;
   controller: AbortController;
-  progress: Progress;
   done: Promise<void>;
 }
 
 /**
- * Claims runs from PostgreSQL and executes at most `concurrency` of them (R-ENG-1..3). Any number of workers in
- * any number of processes can share one database. A heartbeat every second extends each lease and doubles as the
- * stop check: when the run is no longer ours in the database, its AbortSignal fires.
+ * Claims jobs of every kind from PostgreSQL and executes at most each kind's `concurrency` of them (R-ENG-1..3,
+ * R-ROB-8). Any number of workers in any number of processes can share one database. A heartbeat every second
+ * renews each job's lease and doubles as the stop check: a job that is no longer ours in the database (stopped,
+ * deleted, taken over) has its AbortSignal fired. The periodic sweep takes over the jobs whose lease expired.
  */
 export class Worker {
   readonly id: string;
-  private readonly active = new Map<number, Active>();
+  private readonly active = new Map<string, Active>();
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
   private ticking = false;
   private readonly outage: DatabaseOutage;
 
   constructor(
-    private readonly deps: RunnerDeps,
+    private readonly deps: WorkerDeps,
     private readonly opts: WorkerOptions,
   ) {
     this.id = opts.id ?? `${hostname()}:${process.pid}:${nanoid(6)}`;
     this.outage = deps.outage ?? new DatabaseOutage(deps.log);
   }
 
-  get activeRuns() {
-    return [...this.active.keys()];
+  /** Ids of the runs this worker executes. */
+  get activeRuns(): number[] {
+    return this.entries('run').map((e) => e.id);
+  }
+
+  /** How many jobs of `kind` this worker executes right now. */
+  activeCount(kind: string): number {
+    return this.entries(kind).length;
   }
 
   start(): void {
@@ -61,50 +76,73 @@ export class Worker {
     void this.tick();
   }
 
-  /** Claims and launches as many runs as there are free slots. Public for tests that drive a worker by hand. */
+  /** Claims and launches as many jobs as there are free slots. Public for tests that drive a worker by hand. */
   async tick(): Promise<void> {
     if (this.stopping || this.ticking) return;
     this.ticking = true;
     try {
       await this.outage.run('worker claims', async () => {
-        // One claim per free slot, so each claim sees the previous one as processing and the fair order holds.
-        while (!this.stopping && this.active.size < this.opts.concurrency) {
-          const [run] = await claimRuns(this.deps.db, this.id, 1, this.opts.leaseMs);
-          if (!run) break;
-          this.launch(run);
+        for (const kind of this.deps.kinds) {
+          // One claim per free slot, so each claim sees the previous one as processing and the fair order holds.
+          while (!this.stopping && this.entries(kind.name).length < kind.concurrency) {
+            const job = await kind.claim(this.id, this.opts.leaseMs, this.busyOwners(kind));
+            if (job === undefined) break;
+            this.launch(kind, job);
+          }
         }
       });
     } catch (err) {
-      this.deps.log.error({ err }, 'claiming runs failed');
+      this.deps.log.error({ err }, 'claiming jobs failed');
     } finally {
       this.ticking = false;
     }
   }
 
-  private launch(run: RunRow) {
+  private entries(kind: string): Active[] {
+    return [...this.active.values()].filter((e) => e.kind.name === kind);
+  }
+
+  /** Owners at their cap of `kind` in this worker: the next claim skips their jobs. */
+  private busyOwners(kind: JobKind<unknown>): number[] {
+    const counts = new Map<number, number>();
+    for (const e of this.entries(kind.name)) counts.set(e.ownerId, (counts.get(e.ownerId) ?? 0) + 1);
+    return [...counts].filter(([, n]) => n >= kind.concurrencyPerOwner).map(([owner]) => owner);
+  }
+
+  private launch(kind: JobKind<unknown>, job: unknown) {
+    const { id, ownerId, fields } = kind.describe(job);
+    const key = `${kind.name}:${id}`;
     const controller = new AbortController();
-    const progress: Progress = { objects_done: 0, objects_total: 0, files_done: 0, bytes_written: 0, percent: 0 };
-    const entry: Active = { run, controller, progress, done: Promise.resolve() };
-    entry.done = executeRun(this.deps, run, this.id, controller.signal, progress)
-      .catch((err) => this.deps.log.error({ err, export_id: run.export_id, run_id: run.id, attempt: run.attempts }, 'run crashed'))
+    const entry: Active = { kind, job, id, ownerId, fields, controller, done: Promise.resolve() };
+    entry.done = kind
+      .execute(job, this.id, controller.signal)
+      .catch((err) => this.deps.log.error({ err, ...fields }, `${kind.name} crashed`))
       .finally(() => {
-        this.active.delete(run.id);
+        this.active.delete(key);
         void this.tick();
       });
-    this.active.set(run.id, entry);
+    this.active.set(key, entry);
   }
 
   private async heartbeats(): Promise<void> {
-    for (const entry of this.active.values()) {
-      if (entry.controller.signal.aborted) continue;
+    for (const kind of this.deps.kinds) {
+      const entries = this.entries(kind.name).filter((e) => !e.controller.signal.aborted);
+      if (entries.length === 0) continue;
       try {
-        const ours = await this.outage.run('heartbeat', () =>
-          heartbeat(this.deps.db, entry.run, this.id, this.opts.leaseMs, entry.progress),
+        const ours = await this.outage.run(`${kind.name} heartbeat`, () =>
+          kind.heartbeat(
+            entries.map((e) => e.job),
+            this.id,
+            this.opts.leaseMs,
+          ),
         );
         // undefined: the database is unreachable; the lease decides once it is back.
-        if (ours === false) entry.controller.abort(new RunAborted('the run was stopped or taken over'));
+        if (!ours) continue;
+        for (const e of entries) {
+          if (!ours.has(e.id)) e.controller.abort(new JobAborted(`the ${kind.name} was stopped, deleted or taken over`));
+        }
       } catch (err) {
-        this.deps.log.warn({ err, export_id: entry.run.export_id, run_id: entry.run.id, attempt: entry.run.attempts }, 'heartbeat failed');
+        this.deps.log.warn({ err, kind: kind.name, jobs: entries.map((e) => e.fields) }, 'heartbeat failed');
       }
     }
   }
@@ -122,17 +160,11 @@ export class Worker {
     };
     try {
       await this.outage.run('sweep', async () => {
-        await step('leases', async () => {
-          const { failed } = await sweepExpiredLeases(this.deps.db);
-          for (const run of failed) {
-            await this.deps.storage
-              .deletePrefix(runPrefix(run))
-              .catch((err) => this.deps.log.error({ err, export_id: run.export_id, run_id: run.id, attempt: run.attempts }, 'staging not removed'));
-          }
-        });
-        const { PREVIOUS_RUNS_TTL: ttlMs, PREVIOUS_RUNS_KEPT: kept } = this.deps.config;
-        await step('superseded files', () => deleteSupersededFiles(this.deps.db, this.deps.storage, { ttlMs, kept }));
-        await step('hooks', async () => this.deps.onSweep?.());
+        for (const kind of this.deps.kinds) await step(`${kind.name} leases`, () => kind.sweepExpired());
+        const steps = Object.entries(this.deps.housekeeping ?? {});
+        const results = await Promise.allSettled(steps.map(([name, fn]) => step(name, fn)));
+        const lost = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (lost) throw lost.reason;
       });
     } catch (err) {
       this.deps.log.error({ err }, 'sweeping failed');
@@ -140,26 +172,37 @@ export class Worker {
   }
 
   /**
-   * Graceful stop (R-RUN-5): no new claims; running exports are aborted and handed back to the queue without
+   * Graceful stop (R-RUN-5): no new claims; jobs in progress are aborted and handed back to the queue without
    * counting the attempt, so another worker picks them up at once.
    */
   async stop(): Promise<void> {
     const entries = await this.halt('worker shutting down');
-    for (const e of entries) await releaseRun(this.deps.db, e.run, this.id).catch(() => {});
+    for (const kind of this.deps.kinds) {
+      const mine = entries.filter((e) => e.kind === kind);
+      if (mine.length === 0) continue;
+      await kind
+        .handBack(
+          mine.map((e) => e.job),
+          this.id,
+        )
+        .catch((err) =>
+          this.deps.log.warn({ err, kind: kind.name, jobs: mine.map((e) => e.fields) }, 'jobs not handed back; their leases expire'),
+        );
+    }
   }
 
-  /** Simulates a crash for tests: timers stop and runs are abandoned without any database update. */
+  /** Simulates a crash for tests: timers stop and jobs are abandoned without any database update. */
   async crashForTest(): Promise<void> {
     await this.halt('crash');
   }
 
-  /** Stops the timers and aborts every active run; resolves once their executions have returned. */
+  /** Stops the timers and aborts every active job; resolves once their executions have returned. */
   private async halt(reason: string): Promise<Active[]> {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     const entries = [...this.active.values()];
-    for (const e of entries) e.controller.abort(new RunAborted(reason));
+    for (const e of entries) e.controller.abort(new JobAborted(reason));
     await Promise.all(entries.map((e) => e.done));
     return entries;
   }

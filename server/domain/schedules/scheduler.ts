@@ -23,7 +23,7 @@ import { DatabaseOutage } from '../../infra/db/outage.js';
 import type { Logger } from '../../infra/logger.js';
 import { withTransaction } from '../../infra/db/transaction.js';
 import { logEvent } from '../event-log.js';
-import { enqueueRun } from '../runs/queue.js';
+import { enqueueRun } from '../runs/lifecycle.js';
 import { compileSchedules, dueFires, nextFireAfter, ON_TIME_GRACE_MS, type ScheduleInput } from './index.js';
 
 export interface SchedulerDeps {

@@ -34,8 +34,8 @@ export interface OutageOptions {
 }
 
 /**
- * Shared by every background loop of a process (worker claims, heartbeats, sweeps, schedule ticks, delivery
- * watchdog). When the database is unreachable the loops pause together and retry with exponential back-off
+ * Shared by every background loop of a process (worker claims, job heartbeats, sweeps, schedule ticks).
+ * When the database is unreachable the loops pause together and retry with exponential back-off
  * (1 s, 2 s, 4 s … 60 s); each step is logged once, instead of every loop logging a stack trace every tick.
  */
 export class DatabaseOutage {

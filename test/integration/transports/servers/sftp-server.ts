@@ -12,6 +12,14 @@ export interface SftpTestServer {
   /** Server-side events in order: `rename:<new path>`, `remove:<path>`, `close:<path>`. */
   events: string[];
   connections: number;
+  /** File bytes written so far (all connections). */
+  readonly bytesWritten: number;
+  /** WRITE requests held unanswered since `hold()`: the upload is in progress and stays so. */
+  readonly heldWrites: number;
+  /** From now on WRITE requests are held (not answered) until `release()`. */
+  hold(): void;
+  /** Answers the held WRITE requests and stops holding. */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -41,6 +49,9 @@ export async function startSftpServer(o: SftpServerOptions): Promise<SftpTestSer
   let connections = 0;
   const local = (p: string) => path.join(o.root, path.posix.resolve('/', p));
   const clients = new Set<Connection>();
+  let holding = false;
+  let bytesWritten = 0;
+  const held: (() => void)[] = [];
 
   const server = new Server({ hostKeys: [hostKey.private] }, (client) => {
     clients.add(client);
@@ -81,17 +92,30 @@ export async function startSftpServer(o: SftpServerOptions): Promise<SftpTestSer
             }
           });
           sftp.on('WRITE', (id, handle, offset, data) => {
+            if (holding) {
+              held.push(() => write(id, handle, offset, data));
+              return;
+            }
+            write(id, handle, offset, data);
+          });
+          const write = (id: number, handle: Buffer, offset: number, data: Buffer) => {
             const h = handleOf(handle);
             if (!h) return sftp.status(id, STATUS_CODE.FAILURE);
-            fs.writeSync(h.fd, data, 0, data.length, offset);
+            try {
+              fs.writeSync(h.fd, data, 0, data.length, offset);
+            } catch (err) {
+              // A held write answered after its file was closed (the client went away).
+              return fail(id, err);
+            }
             written += data.length;
+            bytesWritten += data.length;
             if (o.dropAfterBytes !== undefined && connection === 1 && written >= o.dropAfterBytes) {
               // Simulates a network failure mid-upload: no reply, the TCP connection just goes away.
               (client as unknown as { _sock: { destroy(): void } })._sock.destroy();
               return;
             }
             sftp.status(id, STATUS_CODE.OK);
-          });
+          };
           sftp.on('CLOSE', (id, handle) => {
             const h = handleOf(handle);
             if (!h) return sftp.status(id, STATUS_CODE.FAILURE);
@@ -158,6 +182,25 @@ export async function startSftpServer(o: SftpServerOptions): Promise<SftpTestSer
     events,
     get connections() {
       return connections;
+    },
+    get bytesWritten() {
+      return bytesWritten;
+    },
+    get heldWrites() {
+      return held.length;
+    },
+    hold() {
+      holding = true;
+    },
+    release() {
+      holding = false;
+      for (const answer of held.splice(0)) {
+        try {
+          answer();
+        } catch {
+          // The connection of a killed client is gone: nothing to answer.
+        }
+      }
     },
     close: async () => {
       for (const c of clients) c.end();
