@@ -3,7 +3,7 @@
  * higher module ties the layers just as a call does. A folder and its own parent are not a cycle (runs/ may use
  * server/domain/errors.ts); the rule domain-kernel-is-a-leaf keeps those parent files below every folder.
  *
- *   npx depcruise server                                   the rules
+ *   npx depcruise server test/unit                         the rules
  *   npx depcruise --output-type text server/domain          the module graph
  *   npx depcruise --output-type text --collapse '^server/domain/[^/]+/' server/domain   the folder graph
  */
@@ -50,13 +50,29 @@ module.exports = {
       from: { path: '^server/domain/[^/]+$', pathNot: '^server/domain/rows\\.ts$' },
       to: { path: '^server/domain/[^/]+/' },
     },
+    {
+      name: 'unit-tests-stay-in-process',
+      comment:
+        'test/unit is what npm run test:unit runs in seconds: no database, no server, no app. Tests that need them ' +
+        'belong in test/integration.',
+      severity: 'error',
+      from: { path: '^test/unit/' },
+      to: {
+        path: [
+          '^test/integration/',
+          '^test/helpers/(app|cluster|server-process|mail-catcher|fault-client|raw-http|producers|file-producer|openapi-agent)\\.ts$',
+          '^server/(compose|main)\\.ts$',
+          '^server/infra/db/(database|embedded|knex|migrate)\\.ts$',
+        ],
+      },
+    },
   ],
   options: {
     // TypeScript 7 has no compiler API for dependency-cruiser to parse with; swc parses the sources instead.
     parser: 'swc',
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
-    // Only the server's own modules: seeds/ (which main.ts runs) is demo data, not a layer of the server.
-    includeOnly: '^server/',
+    // Only the server's own modules and the tests: seeds/ (which main.ts runs) is demo data, not a layer of the server.
+    includeOnly: '^(server|test)/',
   },
 };

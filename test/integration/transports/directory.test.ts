@@ -4,7 +4,7 @@ import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { createDirectoryTransport } from '../../../server/domain/transports/directory.js';
-import { makeCtx, memoryFile, OWNER_ID, RUN_FOLDER, rejection, sampleFiles, tempDir } from './helpers.js';
+import { makeCtx, memoryFile, OWNER_ID, RUN_FOLDER, rejection, sampleFiles, tempDir } from '../../helpers/transports.js';
 import { readTree } from './remote-suite.js';
 
 describe('directory transport (temp roots)', () => {

@@ -3,7 +3,7 @@ import { createDownloadTransport } from '../../../server/domain/transports/downl
 import { createEmailTransport } from '../../../server/domain/transports/email.js';
 import { createMailSender } from '../../../server/domain/transports/mail-sender.js';
 import { type MailCatcher, startMailCatcher } from '../../helpers/mail-catcher.js';
-import { freePort, makeCtx, rejection } from './helpers.js';
+import { freePort, makeCtx, rejection } from '../../helpers/transports.js';
 
 describe('email and download transports (smtp-server)', () => {
   let smtp: MailCatcher;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createFtpTransport } from '../../../server/domain/transports/ftp.js';
-import { bigFile, expectNoSecrets, freePort, makeCtx, RUN_FOLDER, rejection, sampleFiles, tempDir } from './helpers.js';
+import { bigFile, expectNoSecrets, freePort, makeCtx, RUN_FOLDER, rejection, sampleFiles, tempDir } from '../../helpers/transports.js';
 import { readTree, remoteTransportSuite, type RemoteHarness } from './remote-suite.js';
 import { selfSignedCert } from './servers/cert.js';
 import { type FtpTestServer, startFtpServer } from './servers/ftp-server.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isPermanent } from '../../../server/domain/transports/failure.js';
 import { createTransportRegistry } from '../../../server/domain/transports/registry.js';
 import { parseLocationUrl } from '../../../server/domain/transports/url.js';
-import { makeCtx, OWNER_ID, RUN_FOLDER, rejection, tempDir } from './helpers.js';
+import { makeCtx, OWNER_ID, RUN_FOLDER, rejection, tempDir } from '../../helpers/transports.js';
 import { readTree } from './remote-suite.js';
 
 const registry = (roots: string[] = ['/srv/exports']) =>

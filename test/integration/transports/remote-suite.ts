@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Transport } from '../../../server/domain/transports/transport.js';
-import { expectNoSecrets, makeCtx, memoryFile, rejection, sampleFiles } from './helpers.js';
+import { expectNoSecrets, makeCtx, memoryFile, rejection, sampleFiles } from '../../helpers/transports.js';
 
 /**
  * One shared suite for every remote transport (STYLE practice 5), each run against its real server. A harness

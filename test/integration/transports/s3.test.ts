@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { createS3Transport } from '../../../server/domain/transports/s3.js';
-import { bigFile, freePort, makeCtx, memoryFile, RUN_FOLDER, rejection, sampleFiles, tempDir } from './helpers.js';
+import { bigFile, freePort, makeCtx, memoryFile, RUN_FOLDER, rejection, sampleFiles, tempDir } from '../../helpers/transports.js';
 import { remoteTransportSuite, type RemoteHarness } from './remote-suite.js';
 import { type S3TestServer, startS3Server } from './servers/s3-server.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { utils } from 'ssh2';
 import { createSftpTransport } from '../../../server/domain/transports/sftp.js';
-import { expectNoSecrets, freePort, makeCtx, RUN_FOLDER, rejection, bigFile, sampleFiles, tempDir } from './helpers.js';
+import { expectNoSecrets, freePort, makeCtx, RUN_FOLDER, rejection, bigFile, sampleFiles, tempDir } from '../../helpers/transports.js';
 import { readTree, remoteTransportSuite, type RemoteHarness } from './remote-suite.js';
 import { type SftpTestServer, startSftpServer } from './servers/sftp-server.js';
 import { rm, mkdir } from 'node:fs/promises';

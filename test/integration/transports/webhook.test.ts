@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { isPermanent } from '../../../server/domain/transports/failure.js';
 import { createWebhookTransport } from '../../../server/domain/transports/webhook.js';
-import { expectNoSecrets, freePort, makeCtx, rejection } from './helpers.js';
+import { expectNoSecrets, freePort, makeCtx, rejection } from '../../helpers/transports.js';
 
 const SECRET = 'hook-Secret-77';
 

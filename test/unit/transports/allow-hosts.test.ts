@@ -7,7 +7,7 @@ import {
   parseAllowList,
 } from '../../../server/domain/transports/allow-hosts.js';
 import { isPermanent } from '../../../server/domain/transports/failure.js';
-import { rejection } from '../../integration/transports/helpers.js';
+import { rejection } from '../../helpers/transports.js';
 
 const resolveTo =
   (...addresses: string[]) =>

@@ -13,7 +13,7 @@ import {
   sealSecrets,
   unsealSecrets,
 } from '../../../server/infra/secrets/secret-box.js';
-import { rejection, tempDir } from '../../integration/transports/helpers.js';
+import { rejection, tempDir } from '../../helpers/transports.js';
 
 const sftp = { type: 'sftp', secretOptions: ['password', 'private_key'] };
 const url = { type: 'url', secretOptions: ['url', 'password', 'private_key', 'secret_access_key'] };

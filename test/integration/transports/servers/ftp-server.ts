@@ -1,6 +1,6 @@
 import { Transform } from 'node:stream';
 import { FileSystem, FtpSrv, type FtpConnection } from 'ftp-srv';
-import { freePort } from '../helpers.js';
+import { freePort } from '../../../helpers/transports.js';
 
 export interface FtpTestServer {
   port: number;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
-import type { DeliveryContext, DeliveryFile } from '../../../server/domain/transports/transport.js';
+import type { DeliveryContext, DeliveryFile } from '../../server/domain/transports/transport.js';
 
 /** Test fixtures shared by every transport test: a small run, temp folders, free ports. */
 export const RUN_STARTED_AT = new Date('2026-11-22T10:00:00.123Z');
