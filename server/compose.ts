@@ -14,7 +14,7 @@ import type { Producer } from './domain/runs/run-context.js';
 import { Worker, type WorkerOptions } from './domain/runs/worker.js';
 import { runJobs } from './domain/runs/run-jobs.js';
 import { deleteSupersededFiles } from './domain/runs/housekeeping.js';
-import { expireDownloads, setExpiry } from './domain/exports/expiry.js';
+import { expireDownloads, setExpiry } from './domain/runs/expiry.js';
 import { Scheduler } from './domain/schedules/scheduler.js';
 import { deliveryJobs, stopDeliveries } from './domain/transports/deliveries.js';
 import { createMailQuota, purgeMailSends } from './domain/transports/mail-quota.js';

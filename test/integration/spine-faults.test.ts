@@ -15,7 +15,7 @@ import { LocalStorage } from '../../server/infra/storage/local-storage.js';
 import { createKnex } from '../../server/infra/db/knex.js';
 import { migrateLatest } from '../../server/infra/db/migrate.js';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../server/infra/db/embedded.js';
-import { type SftpTestServer, startSftpServer } from '../domain/transports/servers/sftp-server.js';
+import { type SftpTestServer, startSftpServer } from './transports/servers/sftp-server.js';
 import { eventually } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/cluster.js';
 import { rememberSecret } from '../helpers/log-capture.js';

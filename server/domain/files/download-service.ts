@@ -2,12 +2,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Storage } from '../../infra/storage/storage.js';
 import { AppError, notFound } from '../errors.js';
-import { isExpired } from '../exports/expiry.js';
+import { isExpired } from '../runs/expiry.js';
 import { assertNotThrottled, recordFailure } from '../sessions/throttle.js';
-import { archiveStem, offeredPackers, type Packer, planArchives } from '../packaging.js';
+import type { ArchiveFile } from '../archive/archive-index.js';
+import { archiveStem, offeredPackers, type Packer, planArchives } from '../packaging/packaging.js';
 import { fileNotFound, invalidPasskey, notPublished, runGone } from './browser-errors.js';
 import {
-  type ArchiveFile,
   archiveFiles,
   type ExportWithPublished,
   exportWithPublished,

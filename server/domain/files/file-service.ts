@@ -1,12 +1,12 @@
 import type { Knex } from 'knex';
 import type { Storage } from '../../infra/storage/storage.js';
+import type { ArchiveFile } from '../archive/archive-index.js';
 import type { ArchiveEntry } from '../archive/entry.js';
 import { invalidValue, isAppError, notFound, serverError } from '../errors.js';
-import { isExpired } from '../exports/expiry.js';
+import { isExpired } from '../runs/expiry.js';
 import { realpathWithin, resolveExportPath } from './safe-path.js';
 import { fileNotFound, notPublished, runGone } from './browser-errors.js';
 import {
-  type ArchiveFile,
   archiveFileList,
   exportWithPublished,
   findRunFile,
@@ -16,7 +16,7 @@ import {
   RunCache,
 } from './published.js';
 import type { Representation } from './representation.js';
-import { type ArchivePlan, zipArchive, zipDownloadName } from '../packaging.js';
+import { type ArchivePlan, zipArchive, zipDownloadName } from '../packaging/packaging.js';
 import { fileDownloadName, selectTree } from './selection.js';
 import { HTTP_ARCHIVE_OPTIONS, openStored, storageOpenData } from './sources.js';
 

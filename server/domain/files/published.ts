@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { ExportRow } from '../exports/export-repo.js';
-import { decodeArchiveIndex } from './archive-index.js';
+import type { ExportRow } from '../rows.js';
+import { type ArchiveFile, decodeArchiveIndex } from '../archive/archive-index.js';
 
 /** The run whose files an export currently shows (`exports.published_run_id`). */
 export interface PublishedRun {
@@ -57,15 +57,7 @@ export async function namedRunOf(db: Knex, exportId: number, runId: number): Pro
 export const parseRunId = (raw: string): number | null =>
   /^[1-9]\d{0,15}$/.test(raw) && Number(raw) <= Number.MAX_SAFE_INTEGER ? Number(raw) : null;
 
-/** What archives need of each published file. */
-export interface ArchiveFile {
-  path: string;
-  size: number;
-  crc32: number;
-  mtime: number;
-}
-
-/** A run's archive columns in `_files` order (archive ETags hash the layouts made of them, packaging.ts). */
+/** A run's archive columns in `_files` order, with an exact fingerprint of the ordered list (for ETags). */
 export interface ArchiveFileList {
   files: ArchiveFile[];
 }

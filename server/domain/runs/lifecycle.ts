@@ -13,9 +13,9 @@
  */
 import type { Knex } from 'knex';
 import { withTransaction } from '../../infra/db/transaction.js';
-import { logEvent } from '../exports/events.js';
-import { setExpiry } from '../exports/expiry.js';
-import { encodeArchiveIndex } from '../files/archive-index.js';
+import { logEvent } from '../event-log.js';
+import { setExpiry } from './expiry.js';
+import { encodeArchiveIndex } from '../archive/archive-index.js';
 import { ACTIVE_STATES, type RunRow, type RunTrigger } from './queue.js';
 import type { StagedFile } from './staging.js';
 
@@ -260,4 +260,3 @@ async function enqueueDeliveries(trx: Knex.Transaction, run: RunRow, outcome: 'd
     await trx('transport_deliveries').insert(rows).onConflict(['run_id', 'transport_index']).ignore();
 }
 
-export const runFolder = (run: { export_id: number; id: number }) => `exports/${run.export_id}/runs/${run.id}/`;

@@ -1,5 +1,6 @@
 import type { JobKind } from './job-kind.js';
-import { claimRuns, heartbeatRun, releaseRun, runFolder, sweepExpiredRuns } from './lifecycle.js';
+import { runPrefix } from '../storage-keys.js';
+import { claimRuns, heartbeatRun, releaseRun, sweepExpiredRuns } from './lifecycle.js';
 import type { RunRow } from './queue.js';
 import type { Progress } from './run-context.js';
 import { executeRun, type RunnerDeps } from './runner.js';
@@ -43,7 +44,7 @@ export function runJobs(deps: RunnerDeps, concurrency: number): JobKind<RunRow> 
       const { failed } = await sweepExpiredRuns(deps.db);
       for (const run of failed) {
         await deps.storage
-          .deletePrefix(runFolder(run))
+          .deletePrefix(runPrefix(run))
           .catch((err) =>
             deps.log.error(
               { err, export_id: run.export_id, run_id: run.id, attempt: run.attempts },

@@ -5,8 +5,8 @@
  */
 import type { Storage } from '../../infra/storage/storage.js';
 import type { OpenData } from '../archive/index.js';
-import type { PublishedFile } from '../exports/export-repo.js';
-import { archiveStem, type Packer, planArchives } from '../packaging.js';
+import { archiveStem, type Packer, planArchives } from '../packaging/packaging.js';
+import type { PublishedFile } from '../rows.js';
 import { MANIFEST } from './layout.js';
 import type { DeliveryFile } from './transport.js';
 

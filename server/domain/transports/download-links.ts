@@ -6,7 +6,7 @@
  *
  * Names and sizes are those of the archive plans of packaging.ts (computed from `_files` alone; tar_gz: size null).
  */
-import { archiveStem, type PackableFile, type Packer, planArchives } from '../packaging.js';
+import { archiveStem, type PackableFile, type Packer, planArchives } from '../packaging/packaging.js';
 
 export interface DownloadLink {
   url: string;

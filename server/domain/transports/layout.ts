@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import type { DeliveryContext, DeliveryFile } from './transport.js';
 import { withSuffix } from '../file-names.js';
-import { archiveStem } from '../packaging.js';
+import { archiveStem } from '../packaging/packaging.js';
 import { TransportError } from './failure.js';
 
 /**
