@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { computeZipLayout, streamZipRange } from '../archive/index.js';
 import type { ArchiveEntry } from '../archive/entry.js';
 import { ZIP_LAYOUT_VERSION, type ZipLayout } from '../archive/zip-layout.js';
-import { invalidValue, isAppError, notFound, serverError } from '../errors.js';
+import { invalidValue, notFound } from '../errors.js';
 import { isExpired } from '../exports/expiry.js';
 import { resolveExportPath } from './safe-path.js';
 import { fileNotFound, notPublished, runGone } from './browser-errors.js';
