@@ -1,7 +1,7 @@
 import { close, constants, createWriteStream, fstat, open, read } from 'node:fs';
 import { access, chmod, mkdir, open as openHandle, opendir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { nanoid } from 'nanoid';
 import { fileReadStream } from './file-read-stream.js';
@@ -124,6 +124,11 @@ export class LocalStorage implements Storage {
       if (expectedSize !== undefined && size !== expectedSize) throw sizeChanged(key, expectedSize, String(size));
       // The client may have gone while the file was opened: close it here rather than hand out a dead stream.
       signal?.throwIfAborted();
+      if (opts.end !== undefined && opts.end < (opts.start ?? 0)) {
+        // No bytes wanted (an empty file's range): createReadStream refuses end < start.
+        await fh.close();
+        return Readable.from([]);
+      }
       return fileReadStream(fh, { start: opts.start, end: opts.end }, READ_CHUNK, signal);
     } catch (e) {
       await fh.close().catch(() => {});

@@ -8,11 +8,18 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
+  ListObjectsCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { assertSafeKey, type ReadOptions, type Storage, StorageError, type StorageObject, type StorageStat } from './storage.js';
+import {
+  assertSafeKey,
+  type ReadOptions,
+  type Storage,
+  StorageError,
+  type StorageObject,
+  type StorageStat,
+} from './storage.js';
 
 export interface S3StorageOptions {
   /** Custom endpoint (MinIO, Ceph RGW, R2, Garage, s3rver); empty for AWS. */
@@ -92,12 +99,16 @@ export class S3Storage implements Storage {
     this.stallTimeoutMs = o.stallTimeoutMs ?? 30_000;
     const maxSockets = o.maxSockets ?? 128;
     const https = o.endpoint ? o.endpoint.startsWith('https:') : true;
-    this.agent = https ? new HttpsAgent({ keepAlive: true, maxSockets }) : new HttpAgent({ keepAlive: true, maxSockets });
+    this.agent = https
+      ? new HttpsAgent({ keepAlive: true, maxSockets })
+      : new HttpAgent({ keepAlive: true, maxSockets });
     this.client = new S3Client({
       region: o.region,
       endpoint: o.endpoint || undefined,
       forcePathStyle: o.forcePathStyle ?? false,
-      ...(o.accessKeyId ? { credentials: { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey ?? '' } } : {}),
+      ...(o.accessKeyId
+        ? { credentials: { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey ?? '' } }
+        : {}),
       maxAttempts: o.maxAttempts ?? 5,
       retryMode: 'standard',
       // Many S3-compatible servers reject the newer SDK's default aws-chunked CRC32 trailers.
@@ -135,7 +146,12 @@ export class S3Storage implements Storage {
    * One ranged GET read whole into memory. Errors in the body phase (a reset, a stall) are retried here with
    * back-off: the SDK retries only until the response headers.
    */
-  private async getRange(key: string, start: number, end: number, signal: AbortSignal): Promise<{ body: Buffer; total: number }> {
+  private async getRange(
+    key: string,
+    start: number,
+    end: number,
+    signal: AbortSignal,
+  ): Promise<{ body: Buffer; total: number }> {
     for (let attempt = 1; ; attempt++) {
       signal.throwIfAborted();
       try {
@@ -144,14 +160,21 @@ export class S3Storage implements Storage {
         if (signal.aborted) throw abortError(signal);
         if (isMissing(e) || isInvalidRange(e) || attempt >= 3 || e instanceof StorageError) throw e;
         const name = (e as Error)?.name;
-        const transient = name === 'StallError' || /ECONNRESET|EPIPE|socket hang up|aborted|premature/i.test(String((e as Error)?.message));
+        const transient =
+          name === 'StallError' ||
+          /ECONNRESET|EPIPE|socket hang up|aborted|premature/i.test(String((e as Error)?.message));
         if (!transient) throw e;
         await sleep(100 * 2 ** attempt, undefined, { signal }).catch(() => {});
       }
     }
   }
 
-  private async getRangeOnce(key: string, start: number, end: number, signal: AbortSignal): Promise<{ body: Buffer; total: number }> {
+  private async getRangeOnce(
+    key: string,
+    start: number,
+    end: number,
+    signal: AbortSignal,
+  ): Promise<{ body: Buffer; total: number }> {
     const request = new AbortController();
     const stop = () => request.abort(signal.reason);
     signal.addEventListener('abort', stop, { once: true });
@@ -170,26 +193,31 @@ export class S3Storage implements Storage {
         new GetObjectCommand({ Bucket: this.bucket, Key: this.full(key), Range: `bytes=${start}-${end}` }),
         { abortSignal: request.signal },
       );
-      const body = r.Body as Readable;
+      const stream = r.Body as Readable;
       const chunks: Buffer[] = [];
       await new Promise<void>((resolve, reject) => {
         const fail = (e: unknown) => {
-          body.destroy();
+          stream.destroy();
           reject(e);
         };
         if (request.signal.aborted) return fail(request.signal.reason);
         request.signal.addEventListener('abort', () => fail(request.signal.reason), { once: true });
-        body.on('data', (c: Buffer) => {
+        stream.on('data', (c: Buffer) => {
           arm();
           chunks.push(c);
         });
-        body.on('error', fail);
-        body.on('end', resolve);
+        stream.on('error', fail);
+        stream.on('end', resolve);
       });
       const buffer = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      return { body: buffer, total: totalOf(r.ContentRange, buffer.length) };
+      // Some S3-compatible servers (s3rver) read `bytes=0-0` as `bytes=0-`: never hand out more than was asked.
+      const body = buffer.length > end - start + 1 ? buffer.subarray(0, end - start + 1) : buffer;
+      return { body, total: totalOf(r.ContentRange, buffer.length) };
     } catch (e) {
-      if (stalled) throw Object.assign(new Error(`S3 GET ${key}: no byte for ${this.stallTimeoutMs} ms`, { cause: e }), { name: 'StallError' });
+      if (stalled)
+        throw Object.assign(new Error(`S3 GET ${key}: no byte for ${this.stallTimeoutMs} ms`, { cause: e }), {
+          name: 'StallError',
+        });
       throw e;
     } finally {
       clearTimeout(timer);
@@ -201,13 +229,16 @@ export class S3Storage implements Storage {
   private async first(key: string, start: number, end: number, opts: ReadOptions, signal: AbortSignal) {
     let got: { body: Buffer; total: number };
     try {
+      // An empty object has no byte to range over (stores answer 416, or worse): its size is all there is.
+      if (opts.expectedSize === 0) throw Object.assign(new Error('empty'), { name: 'InvalidRange' });
       got = await this.getRange(key, start, end, signal);
     } catch (e) {
       if (isMissing(e)) throw new StorageError('ENOENT', `${key} is not in storage`, { cause: e });
-      if (!isInvalidRange(e)) throw e;
+      if (signal.aborted || (!isInvalidRange(e) && start > 0)) throw e;
       // A range starting at or past the end (e.g. any range of an empty object): the size tells which.
       const s = await this.stat(key);
       if (!s) throw new StorageError('ENOENT', `${key} is not in storage`, { cause: e });
+      if (s.size > start && !isInvalidRange(e)) throw e;
       got = { body: Buffer.alloc(0), total: s.size };
     }
     if (opts.expectedSize !== undefined && got.total !== opts.expectedSize) {
@@ -216,9 +247,18 @@ export class S3Storage implements Storage {
     return got;
   }
 
-  async read(key: string, opts: ReadOptions = {}): Promise<Readable> {
+  /** Reads of unknown size ask for it first (HEAD): ranges and empty objects are then handled without guessing. */
+  private async sized<T extends ReadOptions>(key: string, opts: T): Promise<T & { expectedSize: number }> {
+    if (opts.expectedSize !== undefined) return opts as T & { expectedSize: number };
+    const s = await this.stat(key);
+    if (!s) throw new StorageError('ENOENT', `${key} is not in storage`);
+    return { ...opts, expectedSize: s.size };
+  }
+
+  async read(key: string, options: ReadOptions = {}): Promise<Readable> {
+    options.signal?.throwIfAborted();
+    const opts = await this.sized(key, options);
     const outer = opts.signal;
-    outer?.throwIfAborted();
     const start = opts.start ?? 0;
     if (opts.end !== undefined && opts.end < start) {
       // No bytes wanted (an empty file): a Range header `bytes=0--1` would be ignored and the whole object sent.
@@ -256,7 +296,8 @@ export class S3Storage implements Storage {
       }
     };
     async function* chunks(): AsyncGenerator<Buffer> {
-      if (first.body.length > 0) yield first.body.length > end - start + 1 ? first.body.subarray(0, end - start + 1) : first.body;
+      if (first.body.length > 0)
+        yield first.body.length > end - start + 1 ? first.body.subarray(0, end - start + 1) : first.body;
       fill();
       while (pending.length > 0) {
         const head = pending.shift() as Promise<Buffer>;
@@ -284,8 +325,9 @@ export class S3Storage implements Storage {
     return stream;
   }
 
-  async readSlice(key: string, opts: ReadOptions & { start: number; end: number }): Promise<Readable | Buffer> {
-    opts.signal?.throwIfAborted();
+  async readSlice(key: string, options: ReadOptions & { start: number; end: number }): Promise<Readable | Buffer> {
+    options.signal?.throwIfAborted();
+    const opts = await this.sized(key, options);
     if (opts.end - opts.start + 1 > SMALL_READ) return this.read(key, opts);
     if (opts.end < opts.start) {
       const s = await this.stat(key);
@@ -351,19 +393,25 @@ export class S3Storage implements Storage {
     }
   }
 
+  /**
+   * ListObjects (v1) with `Marker`: every S3-compatible store pages it the same way, where ListObjectsV2's opaque
+   * continuation tokens are not (s3rver's cannot be deciphered on Node 20's OpenSSL).
+   */
   async *list(prefix: string): AsyncIterable<StorageObject> {
     if (prefix) assertSafeKey(prefix.replace(/\/$/, ''));
     const base = this.prefix ? `${this.prefix}/` : '';
-    let token: string | undefined;
-    do {
+    let marker: string | undefined;
+    for (;;) {
       const r = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base + prefix, ContinuationToken: token }),
+        new ListObjectsCommand({ Bucket: this.bucket, Prefix: base + prefix, Marker: marker }),
       );
-      for (const o of r.Contents ?? []) {
+      const contents = r.Contents ?? [];
+      for (const o of contents) {
         if (o.Key) yield { key: o.Key.slice(base.length), size: Number(o.Size ?? 0) };
       }
-      token = r.IsTruncated ? r.NextContinuationToken : undefined;
-    } while (token);
+      if (!r.IsTruncated || contents.length === 0) return;
+      marker = r.NextMarker ?? contents[contents.length - 1].Key;
+    }
   }
 
   async delete(key: string): Promise<void> {
@@ -387,10 +435,14 @@ export class S3Storage implements Storage {
     if (!this.noBatchDelete) {
       try {
         const r = await this.client.send(
-          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+          }),
         );
         const failed = r.Errors ?? [];
-        if (failed.length) throw new Error(`S3 could not delete ${failed.length} objects, e.g. ${failed[0].Key}: ${failed[0].Code}`);
+        if (failed.length)
+          throw new Error(`S3 could not delete ${failed.length} objects, e.g. ${failed[0].Key}: ${failed[0].Code}`);
         return;
       } catch (e) {
         const name = (e as { name?: string })?.name ?? '';
@@ -400,7 +452,9 @@ export class S3Storage implements Storage {
     }
     // Stores without DeleteObjects: single deletes, 16 at a time.
     for (let i = 0; i < keys.length; i += 16) {
-      await Promise.all(keys.slice(i, i + 16).map((Key) => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }))));
+      await Promise.all(
+        keys.slice(i, i + 16).map((Key) => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }))),
+      );
     }
   }
 }
