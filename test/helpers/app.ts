@@ -78,6 +78,7 @@ export async function startTestApp(
     },
     async close() {
       await new Promise<void>((r) => server.close(() => r()));
+      await services.storage.close?.();
       await database.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
