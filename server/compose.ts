@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { Knex } from 'knex';
 import type Koa from 'koa';
 import type { Config } from './config.js';
