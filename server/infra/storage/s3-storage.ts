@@ -44,8 +44,13 @@ export interface S3StorageOptions {
   /** SDK attempts per request: throttling (503 SlowDown), 5xx and network errors are retried with back-off. */
   maxAttempts?: number;
   connectTimeoutMs?: number;
-  /** A request that receives no byte for this long is abandoned (and retried): a stalled connection. */
+  /** A ranged GET that receives no byte for this long is abandoned and fetched again: a stalled connection. */
   stallTimeoutMs?: number;
+  /**
+   * Idle limit of every other request's socket (uploads, listings, batch deletes). Longer than the GET stall limit:
+   * a DeleteObjects of 1,000 keys may legitimately be silent for seconds.
+   */
+  socketTimeoutMs?: number;
 }
 
 /** Slices up to this size are fetched with one GET into a Buffer (archives read many of them ahead in parallel). */
@@ -118,7 +123,7 @@ export class S3Storage implements Storage {
       requestHandler: {
         ...(https ? { httpsAgent: this.agent as HttpsAgent } : { httpAgent: this.agent }),
         connectionTimeout: o.connectTimeoutMs ?? 10_000,
-        socketTimeout: this.stallTimeoutMs,
+        socketTimeout: o.socketTimeoutMs ?? 120_000,
       },
     });
   }
@@ -162,6 +167,7 @@ export class S3Storage implements Storage {
         const name = (e as Error)?.name;
         const transient =
           name === 'StallError' ||
+          name === 'TimeoutError' ||
           /ECONNRESET|EPIPE|socket hang up|aborted|premature/i.test(String((e as Error)?.message));
         if (!transient) throw e;
         await sleep(100 * 2 ** attempt, undefined, { signal }).catch(() => {});
@@ -418,17 +424,23 @@ export class S3Storage implements Storage {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
   }
 
-  /** Lists and deletes in batches of 1,000 keys (DeleteObjects); the listing runs ahead of the deletes. */
+  /**
+   * Deletes in batches of up to 1,000 keys (one DeleteObjects each). Every batch is the first page of a fresh
+   * listing: the keys just deleted are gone from it, so no continuation marker is needed (whose meaning differs
+   * between S3-compatible stores once keys disappear under it).
+   */
   async deletePrefix(prefix: string): Promise<void> {
-    let batch: string[] = [];
-    for await (const o of this.list(prefix)) {
-      batch.push(this.full(o.key));
-      if (batch.length === DELETE_BATCH) {
-        await this.deleteKeys(batch);
-        batch = [];
-      }
+    if (prefix) assertSafeKey(prefix.replace(/\/$/, ''));
+    const base = this.prefix ? `${this.prefix}/` : '';
+    for (;;) {
+      const r = await this.client.send(
+        new ListObjectsCommand({ Bucket: this.bucket, Prefix: base + prefix, MaxKeys: DELETE_BATCH }),
+      );
+      const keys = (r.Contents ?? []).map((o) => o.Key).filter((k): k is string => !!k);
+      if (keys.length === 0) return;
+      await this.deleteKeys(keys);
+      if (!r.IsTruncated) return;
     }
-    if (batch.length) await this.deleteKeys(batch);
   }
 
   private async deleteKeys(keys: string[]): Promise<void> {
