@@ -6,7 +6,7 @@ import { moduleValidators } from './domain/exports/nested-validators.js';
 import { DataProducer } from './domain/produce/data-producer.js';
 import type { Producer } from './domain/runs/run-context.js';
 import { Worker } from './domain/runs/worker.js';
-import { expireDownloads, setExpiry } from './domain/exports/expiry.js';
+import { expireDownloads, setExpiry } from './domain/runs/expiry.js';
 import { Scheduler } from './domain/schedules/scheduler.js';
 import { DeliveryRunner, stopDeliveries, sweepStaleDeliveries } from './domain/transports/delivery-runner.js';
 import { createMailQuota, purgeMailSends } from './domain/transports/mail-quota.js';

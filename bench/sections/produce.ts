@@ -3,7 +3,7 @@ import { closeSync, mkdtempSync, openSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { ExportRow } from '../../server/domain/exports/export-repo.js';
+import type { ExportRow } from '../../server/domain/rows.js';
 import { DataProducer } from '../../server/domain/produce/data-producer.js';
 import { startChildServer } from '../child-server.js';
 import type { Progress, RunContext } from '../../server/domain/runs/run-context.js';

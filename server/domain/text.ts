@@ -1,7 +1,7 @@
 /**
  * Text the service accepts (R-ROB-6): valid Unicode without NUL. PostgreSQL cannot hold either in text or jsonb, and a
- * `json` column keeps their escapes, which then break every query that reads the value as text (the scheduler's query
- * over all owners used to fail on every tick because of one user's `\u0000`). So every string and every object key is
+ * `json` column keeps their escapes, which then break every query that reads the value as text (one user's `\u0000` would make the scheduler's query
+ * over all owners fail on every tick). So every string and every object key is
  * checked once, where input enters: JSON and form bodies (deeply), query strings, and the zod `text()` type for
  * schemas used outside HTTP.
  */

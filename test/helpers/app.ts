@@ -14,7 +14,7 @@ import { createLogger } from '../../server/infra/logger.js';
 import { rememberSecret, suiteLogStream } from './log-capture.js';
 import { createTestDatabase } from './cluster.js';
 import { checkedAgent } from './openapi-agent.js';
-import { startS3Server } from '../domain/transports/servers/s3-server.js';
+import { startS3Server } from '../integration/transports/servers/s3-server.js';
 
 export interface TestApp extends Services {
   request: ReturnType<typeof supertest>;

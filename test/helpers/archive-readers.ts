@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { hasTool, python, run, tempDir } from '../domain/archive/helpers.js';
-import { PY_CHECK_ZIP } from '../domain/archive/py-checks.js';
-import { yauzlFromBuffer } from '../domain/archive/yauzl-helpers.js';
+import { hasTool, python, run, tempDir } from './archive/helpers.js';
+import { PY_CHECK_ZIP } from './archive/py-checks.js';
+import { yauzlFromBuffer } from './archive/yauzl-helpers.js';
 
 export interface Expected {
   name: string;

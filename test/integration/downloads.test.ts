@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import { passkeyMatches } from '../../server/domain/files/download-service.js';
 import type { Worker } from '../../server/domain/runs/worker.js';
-import { bytes } from '../domain/archive/helpers.js';
+import { bytes } from '../helpers/archive/helpers.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
 import { checkTarReaders, checkZipReaders, type Expected } from '../helpers/archive-readers.js';
 import { FileProducer, type PlannedFile } from '../helpers/file-producer.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { logEvent, LOG_LIMIT } from '../../server/domain/exports/events.js';
+import { logEvent, LOG_LIMIT } from '../../server/domain/event-log.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
 describe('export list and validation (R-EXP-1, R-EXP-8, R-EXP-9)', () => {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { deleteSupersededFiles } from '../../server/domain/runs/housekeeping.js';
 import type { Worker } from '../../server/domain/runs/worker.js';
-import { bytes } from '../domain/archive/helpers.js';
+import { bytes } from '../helpers/archive/helpers.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
 import { FileProducer, type PlannedFile } from '../helpers/file-producer.js';
 import { baseUrl, rawRequest } from '../helpers/raw-http.js';

@@ -11,8 +11,8 @@ import { composeServices } from '../../server/compose.js';
 import type { Worker } from '../../server/domain/runs/worker.js';
 import { createLogger } from '../../server/infra/logger.js';
 import { S3Storage } from '../../server/infra/storage/s3-storage.js';
-import { type S3TestServer, startS3Server } from '../domain/transports/servers/s3-server.js';
-import { filesBelow } from '../infra/storage-suite.js';
+import { type S3TestServer, startS3Server } from './transports/servers/s3-server.js';
+import { filesBelow } from './storage/storage-suite.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
 
 type Obj = Record<string, any>;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { expireDownloads } from '../../server/domain/exports/expiry.js';
+import { expireDownloads } from '../../server/domain/runs/expiry.js';
 import { ExportService } from '../../server/domain/exports/export-service.js';
 import { moduleValidators } from '../../server/domain/exports/nested-validators.js';
 import type { Storage } from '../../server/infra/storage/storage.js';

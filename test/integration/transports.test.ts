@@ -6,14 +6,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { isExpired } from '../../server/domain/exports/expiry.js';
+import { isExpired } from '../../server/domain/runs/expiry.js';
 import { createMailQuota, purgeMailSends } from '../../server/domain/transports/mail-quota.js';
 import type { Worker } from '../../server/domain/runs/worker.js';
 import { decryptSecret, parseSecretKey } from '../../server/infra/secrets/secret-box.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.js';
 import { GateProducer } from '../helpers/producers.js';
-import { type S3TestServer, startS3Server } from '../domain/transports/servers/s3-server.js';
-import { type SftpTestServer, startSftpServer } from '../domain/transports/servers/sftp-server.js';
+import { type S3TestServer, startS3Server } from './transports/servers/s3-server.js';
+import { type SftpTestServer, startSftpServer } from './transports/servers/sftp-server.js';
 import { rememberSecret } from '../helpers/log-capture.js';
 import { type MailCatcher, startMailCatcher } from '../helpers/mail-catcher.js';
 

@@ -5,6 +5,7 @@ import { nanoid } from 'nanoid';
 import type { Storage } from '../../infra/storage/storage.js';
 import { apiError, isAppError, notFound, payloadTooLarge } from '../errors.js';
 import { MAX_COMPONENT_BYTES, stripBidi, truncateUtf8, wellFormed } from '../file-names.js';
+import { assetKey } from '../storage-keys.js';
 import { type AssetRow, findAsset, insertAsset } from './asset-repo.js';
 import { assetClassOf, SNIFF_BYTES, sniffMimeType } from './sniff.js';
 
@@ -68,7 +69,7 @@ export class AssetService {
     source.on('close', () => {
       if (!source.readableEnded) meter.destroy(uploadInterrupted());
     });
-    const key = `assets/${ownerId}/${nanoid(21)}`;
+    const key = assetKey(ownerId, nanoid(21));
     await this.storage.write(key, source.pipe(meter));
     const mimeType = sniffMimeType(meter.head, filename);
     try {

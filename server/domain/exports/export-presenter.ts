@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import type { ExportListRow, ExportRow, ExportView, RunSummary } from './export-repo.js';
+import type { ExportRow, RunSummary } from '../rows.js';
+import type { ExportListRow, ExportView } from './export-repo.js';
 
 // List rows carry timestamps already as ISO text; single rows as Dates.
 const iso = (d: Date | string | null | undefined) => (d ? (typeof d === 'string' ? d : d.toISOString()) : null);

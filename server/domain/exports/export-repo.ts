@@ -1,29 +1,8 @@
 import type { Knex } from 'knex';
 import { preparedQuery } from '../../infra/db/prepared.js';
 import { notFound } from '../errors.js';
-import type { Definition } from './export-schema.js';
+import type { ExportRow, PublishedFile, RunSummary } from '../rows.js';
 import { applyExportFilter, type ExportFilter } from './filter.js';
-
-export interface ExportRow {
-  id: number;
-  owner_id: number;
-  version: number;
-  type: 'export' | 'export_incremental' | 'download';
-  name: string;
-  name_given: boolean;
-  definition: Definition;
-  schedules: unknown[];
-  transports: Record<string, unknown>[];
-  state: 'new' | 'pending' | 'processing' | 'done' | 'failed';
-  failure_reason: string | null;
-  passkey: string;
-  last_run_id: number | null;
-  published_run_id: number | null;
-  next_run_at: Date | null;
-  expires_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-}
 
 /** Every query here is scoped by owner: another user's export is simply not found (R-AUTH-6, docs/errors.md). */
 export async function getOwnedExport(db: Knex, ownerId: number, id: number, forUpdate = false): Promise<ExportRow> {
@@ -107,27 +86,6 @@ export async function getOwnedExportView(db: Knex, ownerId: number, id: number):
   if (!row) throw notFound('export', id);
   const { files, log, ...rest } = row;
   return { row: rest as ExportWithRun, files, log };
-}
-
-/** The last run as the API shows it (timestamps already ISO strings). */
-export interface RunSummary {
-  id: number;
-  trigger: string;
-  state: string;
-  started_at: string | null;
-  finished_at: string | null;
-  progress: Record<string, number> | null;
-}
-
-export interface PublishedFile {
-  path: string;
-  size: number;
-  sha256: string;
-  crc32: number;
-  mime_type: string;
-  eas_id: number | null;
-  eas_fileclass: string | null;
-  mtime: number;
 }
 
 export async function publishedFiles(db: Knex, runId: number | null): Promise<PublishedFile[]> {

@@ -4,8 +4,10 @@ import type { Storage } from '../../infra/storage/storage.js';
 import { withTransaction } from '../../infra/db/transaction.js';
 import { invalidValue, userError } from '../errors.js';
 import { cancelActiveRun, enqueueRun } from '../runs/queue.js';
-import { logEvent } from './events.js';
-import { getOwnedExport, getOwnedExportView, listOwnedExports, type ExportRow } from './export-repo.js';
+import { logEvent } from '../event-log.js';
+import type { ExportRow } from '../rows.js';
+import { exportPrefix } from '../storage-keys.js';
+import { getOwnedExport, getOwnedExportView, listOwnedExports } from './export-repo.js';
 import { DEFINITION_DEFAULTS, type Definition, type ExportBody } from './export-schema.js';
 import { parseExportFilter, parsePaging } from './filter.js';
 import type { NestedValidators } from './nested-validators.js';
@@ -160,7 +162,7 @@ export class ExportService {
       await trx('exports').where({ id }).delete();
     });
     // Files go after the commit: the rows (and so every link) are gone first, then the bytes.
-    await this.deps.storage.deletePrefix(`exports/${id}/`);
+    await this.deps.storage.deletePrefix(exportPrefix(id));
   }
 
   async start(ownerId: number, id: number): Promise<ExportRow> {

@@ -12,15 +12,15 @@ import {
   ZIP_2GB_LIMIT,
   ZIP_10MB_LIMIT,
 } from '../archive/index.js';
+import type { ArchiveFile } from '../archive/archive-index.js';
 import { AppError, notFound } from '../errors.js';
-import { isExpired } from '../exports/expiry.js';
+import { isExpired } from '../runs/expiry.js';
 import { assertNotThrottled, recordFailure } from '../sessions/throttle.js';
 import { archiveEntries, downloadFiles, downloadPackers, downloadStem } from '../transports/download-links.js';
 import type { Packer } from '../transports/registry.js';
 import { fileNotFound, invalidPasskey, notPublished, runGone } from './browser-errors.js';
 import { ZIP_TYPE } from './file-service.js';
 import {
-  type ArchiveFile,
   archiveFiles,
   type ExportWithPublished,
   exportWithPublished,

@@ -3,13 +3,13 @@ import { type Storage, storageErrorCode } from '../../infra/storage/storage.js';
 import { createHash } from 'node:crypto';
 import { computeZipLayout, streamZipRange } from '../archive/index.js';
 import type { ArchiveEntry } from '../archive/entry.js';
+import type { ArchiveFile } from '../archive/archive-index.js';
 import { ZIP_LAYOUT_VERSION, type ZipLayout } from '../archive/zip-layout.js';
 import { invalidValue, notFound } from '../errors.js';
-import { isExpired } from '../exports/expiry.js';
+import { isExpired } from '../runs/expiry.js';
 import { resolveExportPath } from './safe-path.js';
 import { fileNotFound, notPublished, runGone } from './browser-errors.js';
 import {
-  type ArchiveFile,
   archiveFileList,
   exportWithPublished,
   findRunFile,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { ExportRow } from '../exports/export-repo.js';
-import { decodeArchiveIndex } from './archive-index.js';
+import type { ExportRow } from '../rows.js';
+import { type ArchiveFile, decodeArchiveIndex } from '../archive/archive-index.js';
 
 /** The run whose files an export currently shows (`exports.published_run_id`). */
 export interface PublishedRun {
@@ -57,14 +57,6 @@ export async function namedRunOf(db: Knex, exportId: number, runId: number): Pro
 /** A run id as a link or query parameter spells it: digits only, within PostgreSQL's bigint. */
 export const parseRunId = (raw: string): number | null =>
   /^[1-9]\d{0,15}$/.test(raw) && Number(raw) <= Number.MAX_SAFE_INTEGER ? Number(raw) : null;
-
-/** What archives need of each published file. */
-export interface ArchiveFile {
-  path: string;
-  size: number;
-  crc32: number;
-  mtime: number;
-}
 
 /** A run's archive columns in `_files` order, with an exact fingerprint of the ordered list (for ETags). */
 export interface ArchiveFileList {

@@ -27,12 +27,6 @@ function batchChars(rows: readonly RawObjectRow[]): number {
 
 /** `export.batch_size` may say up to 100,000; one batch is held in memory, so the cursor never fetches more than this. */
 export const MAX_BATCH_SIZE = 10_000;
-/**
- * For tests that compare the one-pass CSV (csv-spool.ts) with the two-pass path it must match byte for byte:
- * the switch, and how often the one-pass file was published or strayed (then written in two passes).
- */
-export const csvStrategy = { onePass: true, published: 0, strayed: 0 };
-
 /** An error whose message is fit for `_failure_reason` (see failureReason in runs/runner.ts). */
 const userFailure = (message: string, cause?: unknown) => Object.assign(new Error(message, { cause }), { userMessage: message });
 
@@ -54,8 +48,21 @@ function spliceJson(row: RawObjectRow): string | null {
  * `objects.json`, `objects.xml`, the per-object files, the referenced asset files and, for incremental exports,
  * `deleted.json`. See `produce/index.ts` for the output shapes.
  */
+/** How a run writes its CSV, and how often the one-pass file was published or strayed (then written in two passes). */
+interface CsvStrategy {
+  onePass: boolean;
+  published: number;
+  strayed: number;
+}
+
 export class DataProducer implements Producer {
   readonly name = 'data';
+  /** One pass (csv-spool.ts) unless `onePassCsv: false`: both paths give the same bytes, the one pass is cheaper. */
+  readonly csv: CsvStrategy;
+
+  constructor(opts: { onePassCsv?: boolean } = {}) {
+    this.csv = { onePass: opts.onePassCsv ?? true, published: 0, strayed: 0 };
+  }
 
   async produce(ctx: RunContext): Promise<void> {
     const exp = ctx.export;
@@ -69,7 +76,7 @@ export class DataProducer implements Producer {
       // A run reads for as long as the export is big: STATEMENT_TIMEOUT guards API requests, not this cursor
       // (the first FETCH of a sorted search sorts everything). Stop requests still end it through the run's signal.
       await trx.raw('set local statement_timeout = 0');
-      await new RunProduction(ctx, trx, search, since, incremental).produce();
+      await new RunProduction(ctx, trx, search, since, incremental, this.csv).produce();
     }, {
       isolationLevel: 'repeatable read',
       readOnly: true,
@@ -119,6 +126,7 @@ class RunProduction {
     search: SearchDefinition,
     private readonly since: Date | null,
     private readonly incremental: boolean,
+    private readonly csvStrategy: CsvStrategy,
   ) {
     this.def = ctx.export.definition;
     this.source = new ObjectSource(trx, { ownerId: ctx.export.owner_id, search, since });
@@ -152,7 +160,7 @@ class RunProduction {
       this.total = await this.source.count();
       this.ctx.progress.objects_total = this.total;
       const csv = this.def.csv;
-      if (csv && csvStrategy.onePass && !this.shaper.attachesAssetPaths) await this.onePassCsv(csv);
+      if (csv && this.csvStrategy.onePass && !this.shaper.attachesAssetPaths) await this.onePassCsv(csv);
       else await this.objectsPass(csv ? await this.csvWriter(csv) : null);
       if (this.incremental) await this.writeDeleted();
       await this.outputs.settle();
@@ -187,13 +195,13 @@ class RunProduction {
       complete = await this.objectsPass(spec, { stop: csvOnly ? () => spec.strayed : undefined });
       if (!spec.strayed) {
         await spec.publish(this.outputs.single('objects.csv', { mime_type: 'text/csv' }).stream);
-        csvStrategy.published++;
+        this.csvStrategy.published++;
         return;
       }
     } finally {
       await spec.discard();
     }
-    csvStrategy.strayed++;
+    this.csvStrategy.strayed++;
     this.ctx.log.debug('objects.csv: the first batch did not show every column; writing it in two passes');
     if (!complete) {
       this.ctx.counts.objects = before.objects;

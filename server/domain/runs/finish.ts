@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { withTransaction } from '../../infra/db/transaction.js';
-import { logEvent } from '../exports/events.js';
-import { encodeArchiveIndex } from '../files/archive-index.js';
+import { logEvent } from '../event-log.js';
+import { encodeArchiveIndex } from '../archive/archive-index.js';
 import type { RunRow } from './queue.js';
 import type { StagedFile } from './staging.js';
 
@@ -74,5 +74,3 @@ export async function releaseRun(db: Knex, run: RunRow, workerId: string): Promi
     if (n) await trx('exports').where({ id: run.export_id, last_run_id: run.id }).update({ state: 'pending' });
   });
 }
-
-export const runFolder = (run: { export_id: number; id: number }) => `exports/${run.export_id}/runs/${run.id}/`;

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Storage } from '../../infra/storage/storage.js';
-import { deleteRunBytes } from '../exports/expiry.js';
+import { deleteRunBytes, forgetRunFiles } from './run-files.js';
 
 /**
  * Downloads that started before a newer run was published get at least this long to finish, even for runs beyond
@@ -52,9 +52,8 @@ export async function deleteSupersededFiles(db: Knex, storage: Storage, rule: Re
   let failure: unknown = null;
   for (const r of rows) {
     try {
-      await db('runs').where({ id: r.id }).update({ files_deleted_at: db.fn.now(), archive_index: null });
-      await db('run_files').where({ run_id: r.id }).delete();
-      await deleteRunBytes(db, storage, r.export_id, r.id);
+      await forgetRunFiles(db, r.id);
+      await deleteRunBytes(db, storage, r);
     } catch (err) {
       failure ??= err;
     }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { logEvent } from '../exports/events.js';
+import { logEvent } from '../event-log.js';
 
 export type RunTrigger = 'create' | 'start' | 'update' | 'schedule' | 'catchup';
 

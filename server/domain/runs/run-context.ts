@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Storage } from '../../infra/storage/storage.js';
-import type { ExportRow } from '../exports/export-repo.js';
+import type { ExportRow } from '../rows.js';
 import type { RunRow } from './queue.js';
 import type { Staging } from './staging.js';
 

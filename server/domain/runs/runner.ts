@@ -3,9 +3,10 @@ import type { Config } from '../../config.js';
 import type { DatabaseOutage } from '../../infra/db/outage.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Storage } from '../../infra/storage/storage.js';
-import { logEvent } from '../exports/events.js';
-import type { ExportRow } from '../exports/export-repo.js';
-import { failRun, publishRun, runFolder } from './finish.js';
+import { logEvent } from '../event-log.js';
+import type { ExportRow } from '../rows.js';
+import { attemptPrefix, runPrefix } from '../storage-keys.js';
+import { failRun, publishRun } from './finish.js';
 import { writeManifest } from './manifest.js';
 import type { Producer, Progress, RunContext } from './run-context.js';
 import type { RunRow } from './queue.js';
@@ -50,7 +51,7 @@ export async function executeRun(
   signal: AbortSignal,
   progress: Progress,
 ): Promise<void> {
-  const prefix = `${runFolder(run)}${run.attempts}/`;
+  const prefix = attemptPrefix(run);
   const log = deps.log.child({ run_id: run.id, export_id: run.export_id, attempt: run.attempts });
   const started = performance.now();
   const ended = (outcome: 'done' | 'failed' | 'aborted') => deps.onRunEnded?.(outcome, (performance.now() - started) / 1000);
@@ -58,7 +59,7 @@ export async function executeRun(
     const exp = (await deps.db('exports').where({ id: run.export_id }).first()) as ExportRow | undefined;
     if (!exp) throw new RunAborted('export deleted');
     // A previous attempt of this run may have left files behind when its worker died.
-    await deps.storage.deletePrefix(runFolder(run));
+    await deps.storage.deletePrefix(runPrefix(run));
     await logEvent(deps.db, exp.id, 'EXPORT_START', { run_id: run.id, trigger: run.trigger, attempt: run.attempts });
     const staging = new Staging(deps.storage, prefix, signal, (n) => {
       progress.bytes_written += n;
@@ -84,7 +85,7 @@ export async function executeRun(
     // A failing hook must not reach the catch below: that would delete the files just published.
     await deps.onPublished?.({ ...run, state: 'done', files_prefix: prefix }).catch((err) => log.warn({ err }, 'onPublished hook failed'));
   } catch (e) {
-    await deps.storage.deletePrefix(runFolder(run)).catch((err) => log.warn({ err }, 'could not remove staging'));
+    await deps.storage.deletePrefix(runPrefix(run)).catch((err) => log.warn({ err }, 'could not remove staging'));
     if (signal.aborted || e instanceof RunAborted) {
       ended('aborted');
       log.info({ reason: String(signal.reason ?? (e as Error).message) }, 'run aborted');

@@ -3,7 +3,8 @@ import { nanoid } from 'nanoid';
 import { RunAborted, type RunnerDeps, executeRun } from './runner.js';
 import type { Progress } from './run-context.js';
 import { claimRuns, heartbeat, type RunRow, sweepExpiredLeases } from './queue.js';
-import { releaseRun, runFolder } from './finish.js';
+import { releaseRun } from './finish.js';
+import { runPrefix } from '../storage-keys.js';
 import { deleteSupersededFiles } from './housekeeping.js';
 import { DatabaseOutage, isConnectionError } from '../../infra/db/outage.js';
 
@@ -125,7 +126,7 @@ export class Worker {
           const { failed } = await sweepExpiredLeases(this.deps.db);
           for (const run of failed) {
             await this.deps.storage
-              .deletePrefix(runFolder(run))
+              .deletePrefix(runPrefix(run))
               .catch((err) => this.deps.log.error({ err, export_id: run.export_id, run_id: run.id, attempt: run.attempts }, 'staging not removed'));
           }
         });

@@ -22,7 +22,7 @@ import type { Knex } from 'knex';
 import { DatabaseOutage } from '../../infra/db/outage.js';
 import type { Logger } from '../../infra/logger.js';
 import { withTransaction } from '../../infra/db/transaction.js';
-import { logEvent } from '../exports/events.js';
+import { logEvent } from '../event-log.js';
 import { enqueueRun } from '../runs/queue.js';
 import { compileSchedules, dueFires, nextFireAfter, ON_TIME_GRACE_MS, type ScheduleInput } from './index.js';
 

@@ -10,8 +10,8 @@ const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 /**
  * A token is 40 characters of a 62-symbol alphabet: 24 from a CSPRNG (142 bits; R-AUTH-4 wants at least 128), the
  * issue time in seconds (6 characters) and a 10-character HMAC tag over both. An unauthenticated session is just
- * such a signed token, stored nowhere: `GET /api/v1/session` without a token used to insert a row per call, so
- * anyone could grow the table without bound. A row is written when the session authenticates; from then on the
+ * such a signed token, stored nowhere, so calls of `GET /api/v1/session` without a token cannot grow the table
+ * without bound. A row is written when the session authenticates; from then on the
  * row (its `last_seen_at`) decides, and the signature is no longer consulted.
  */
 const RANDOM_CHARS = 24;

@@ -94,10 +94,6 @@ export async function recordFailure(db: Knex, keys: string[]): Promise<void> {
   }
 }
 
-export async function clearFailures(db: Knex, keys: string[]): Promise<void> {
-  await db('throttle').whereIn('key', keys).delete();
-}
-
 /** Rows of keys that are neither blocked nor remembered any more (housekeeping: any login string makes a row). */
 export async function purgeStaleThrottles(db: Knex): Promise<number> {
   return db('throttle')

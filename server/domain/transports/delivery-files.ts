@@ -15,7 +15,7 @@ import {
   ZIP_2GB_LIMIT,
   ZIP_10MB_LIMIT,
 } from '../archive/index.js';
-import type { PublishedFile } from '../exports/export-repo.js';
+import type { PublishedFile } from '../rows.js';
 import { archiveEntries, downloadStem } from './download-links.js';
 import { MANIFEST } from './layout.js';
 import type { Packer } from './registry.js';

@@ -9,7 +9,7 @@
  * tar → POSIX pax; tar_gz → streamed, size null.
  */
 import { type ArchiveEntry, computeTarLayout, computeZipLayout, planZipParts, ZIP_2GB_LIMIT, ZIP_10MB_LIMIT } from '../archive/index.js';
-import type { PublishedFile } from '../exports/export-repo.js';
+import type { PublishedFile } from '../rows.js';
 import { fileNameFromText } from '../file-names.js';
 import type { Packer } from './registry.js';
 

@@ -57,7 +57,7 @@ export interface TransportRegistry {
 /** Server-managed attributes clients may send back unchanged; ignored on input. */
 const READ_ONLY = ['_state', '_failure_reason', '_log', '_download'] as const;
 
-/** Without a MailQuota (tests building a bare registry) the old fixed bound applies. */
+/** The bound on recipients when the registry has no MailQuota (a registry built bare, as the transport tests do). */
 const MAX_RECIPIENTS = 100;
 
 /** `maxRecipients`: MAIL_MAX_RECIPIENTS, refused on save as well as on delivery. */

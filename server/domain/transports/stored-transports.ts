@@ -21,7 +21,7 @@ import {
   unsealSecrets,
 } from '../../infra/secrets/secret-box.js';
 import { apiError } from '../errors.js';
-import type { ExportRow } from '../exports/export-repo.js';
+import type { ExportRow } from '../rows.js';
 import { publishedFiles } from '../exports/export-repo.js';
 import { downloadLinks } from './download-links.js';
 import type { Packer, TransportEntry, TransportRegistry } from './registry.js';

@@ -14,8 +14,6 @@ export const LOGIN_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
 export const findUserByLogin = (db: Knex, login: string) =>
   db<UserRow>('users').where({ login }).first() as Promise<UserRow | undefined>;
 
-export const findUserById = (db: Knex, id: number) => db<UserRow>('users').where({ id }).first() as Promise<UserRow | undefined>;
-
 export async function createUser(
   db: Knex,
   input: { login: string; password: string; name?: string; email?: string | null },

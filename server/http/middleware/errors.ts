@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
+import { appErrorFromPg } from '../../domain/db-errors.js';
 import { AppError, isAppError } from '../../domain/errors.js';
 import { isConnectionError } from '../../infra/db/outage.js';
-import { appErrorFromPg } from '../../infra/db/pg-errors.js';
 
 /** Browser-facing routes set this to get `302 /#server_error:<key>` instead of JSON (R-FILE-7). */
 export interface BrowserErrorState {
