@@ -57,7 +57,7 @@ export const readRange = (opts: ReadOptions, size: number): { start: number; end
  * Where asset files and run outputs live. Keys are relative, `/`-separated, already safe (callers build them from
  * ids and names that passed `safe-path`), never starting with `/`. Nothing outside `infra/storage` touches stored
  * bytes any other way. Backends: a local folder under DATA_DIR and an S3-compatible bucket; one shared test suite
- * (test/infra/storage-suite.ts) runs against each.
+ * (test/integration/storage/storage-suite.ts) runs against each.
  */
 export interface Storage {
   /**

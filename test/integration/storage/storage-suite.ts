@@ -48,7 +48,7 @@ const eventually = async <T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 50
 };
 
 /**
- * The behaviour every Storage backend shares (R-SCALE-1), written once and run against each (test/infra/*-storage
+ * The behaviour every Storage backend shares (R-SCALE-1), written once and run against each (test/integration/storage/storage-*
  * tests), as tus-node-server does for its stores. `setup` runs once per backend; every test uses its own prefix.
  */
 export function storageSuite(name: string, setup: () => Promise<SuiteBackend>) {
