@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { Knex } from 'knex';
 import type Koa from 'koa';
 import type { Config } from './config.js';
@@ -32,7 +31,7 @@ import { DatabaseOutage } from './infra/db/outage.js';
 import type { Logger } from './infra/logger.js';
 import { createMetrics, type Metrics } from './infra/metrics/metrics.js';
 import { queueFigures } from './domain/runs/queue-stats.js';
-import { LocalStorage } from './infra/storage/local-storage.js';
+import { createStorage } from './infra/storage/index.js';
 import type { Storage } from './infra/storage/storage.js';
 
 export interface Services {
@@ -65,7 +64,7 @@ export interface ScheduleTransportOptions {
 
 /** The composition root: builds every service from the config and an open database. Used by main and by tests. */
 export function composeServices(config: Config, db: Knex, log: Logger, opts: { storage?: Storage; producers?: Producer[] } & ScheduleTransportOptions = {}): Services {
-  const storage = opts.storage ?? new LocalStorage(path.join(config.DATA_DIR, 'storage'));
+  const storage = opts.storage ?? createStorage(config);
   // One back-off for every background loop: a lost database is logged once per retry step, not per loop and tick.
   const outage = new DatabaseOutage(log);
   const metrics = createMetrics(() => queueFigures(db));

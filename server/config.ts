@@ -24,6 +24,7 @@ export const DEFAULTS = {
   S3_ENDPOINT: '',
   S3_REGION: 'us-east-1',
   S3_BUCKET: '',
+  S3_PREFIX: '',
   S3_ACCESS_KEY_ID: '',
   S3_SECRET_ACCESS_KEY: '',
   S3_FORCE_PATH_STYLE: 'false',
@@ -147,6 +148,10 @@ const schema = z.object({
   S3_ENDPOINT: urlWith(['http:', 'https:'], 'an http:// or https:// URL'),
   S3_REGION: z.string(),
   S3_BUCKET: z.string(),
+  S3_PREFIX: z
+    .string()
+    .max(512)
+    .refine((v) => !v.split('/').some((seg) => seg === '.' || seg === '..'), 'must not hold . or .. segments'),
   S3_ACCESS_KEY_ID: z.string(),
   S3_SECRET_ACCESS_KEY: z.string(),
   S3_FORCE_PATH_STYLE: bool,
@@ -277,11 +282,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const c = parsed.data;
-  // The S3 backend (R-SCALE-1) is not built yet; refusing is better than silently storing files locally.
-  if (c.STORAGE === 's3')
+  // STORAGE=s3 without a bucket would fail on the first upload; say so at start instead (R-SCALE-1).
+  if (c.STORAGE === 's3' && c.S3_BUCKET.trim() === '') {
+    throw new ConfigError('Invalid configuration:\n  S3_BUCKET: is required when STORAGE=s3');
+  }
+  if (c.STORAGE === 's3' && (c.S3_ACCESS_KEY_ID === '') !== (c.S3_SECRET_ACCESS_KEY === '')) {
     throw new ConfigError(
-      'Invalid configuration:\n  STORAGE="s3": the S3 storage backend is not available yet; use local',
+      'Invalid configuration:\n  S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: give both, or neither (the default AWS credential chain)',
     );
+  }
   // A key generated into DATA_DIR would make stored transport secrets unreadable on the next machine (R-TR-4).
   if (c.NODE_ENV === 'production' && c.SECRET_KEY.trim() === '') {
     throw new ConfigError(

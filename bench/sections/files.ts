@@ -84,7 +84,8 @@ export async function buildExport(s: Services, ownerId: number, name: string, co
   const runId = Number(runRow.id);
   const prefix = `exports/${id}/runs/${runId}/1/`;
   await s.db('runs').where({ id: runId }).update({ files_prefix: prefix });
-  const dir = s.storage.localPath(prefix.slice(0, -1)) as string;
+  // The bench writes the files straight into the local storage folder (and archiver reads them from there).
+  const dir = path.join(s.config.DATA_DIR, 'storage', prefix.slice(0, -1));
   const rows: Record<string, unknown>[] = [];
   const files: BuiltExport['files'] = [];
   const index: ArchiveFile[] = [];

@@ -14,6 +14,7 @@ import { createLogger } from '../../server/infra/logger.js';
 import { rememberSecret, suiteLogStream } from './log-capture.js';
 import { createTestDatabase } from './cluster.js';
 import { checkedAgent } from './openapi-agent.js';
+import { startS3Server } from '../integration/transports/servers/s3-server.js';
 
 export interface TestApp extends Services {
   request: ReturnType<typeof supertest>;
@@ -39,11 +40,16 @@ export async function startTestApp(
   const statementTimeoutMs = parseDuration(opts.env?.STATEMENT_TIMEOUT ?? DEFAULTS.STATEMENT_TIMEOUT) ?? undefined;
   const database = await createTestDatabase({ statementTimeoutMs });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'em-test-data-'));
+  // TEST_STORAGE=s3: the same tests against an s3rver of their own (tests that look into DATA_DIR/storage fail).
+  const s3 = process.env.TEST_STORAGE === 's3' && !opts.env?.STORAGE ? await startS3Server(path.join(dataDir, 's3rver'), 'test') : null;
   const config: Config = loadConfig({
     DATA_DIR: dataDir,
     DATABASE_URL: database.url,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     WORKER_CONCURRENCY: '2',
+    ...(s3
+      ? { STORAGE: 's3', S3_ENDPOINT: s3.endpoint, S3_BUCKET: 'test', S3_FORCE_PATH_STYLE: 'true', S3_ACCESS_KEY_ID: 'S3RVER', S3_SECRET_ACCESS_KEY: 'S3RVER' }
+      : {}),
     ...opts.env,
   });
   // Besides where the test wants them (stdout with TEST_LOG_LEVEL), every line at debug goes to the run's capture,
@@ -78,6 +84,8 @@ export async function startTestApp(
     },
     async close() {
       await new Promise<void>((r) => server.close(() => r()));
+      await services.storage.close?.();
+      await s3?.close();
       await database.drop();
       await rm(dataDir, { recursive: true, force: true });
     },

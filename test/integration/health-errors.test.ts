@@ -63,7 +63,10 @@ describe('health, errors and configuration', () => {
     expect(() => loadConfig({ ROLE: 'boss' })).to.throw(ConfigError, /ROLE/);
     expect(() => loadConfig({ SESSION_TTL: 'forever' })).to.throw(ConfigError, /SESSION_TTL/);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).to.throw(ConfigError, /DATABASE_URL/);
-    expect(() => loadConfig({ STORAGE: 's3', S3_BUCKET: 'b' })).to.throw(ConfigError, /STORAGE/);
+    expect(() => loadConfig({ STORAGE: 'ftp' })).to.throw(ConfigError, /STORAGE/);
+    expect(() => loadConfig({ STORAGE: 's3' })).to.throw(ConfigError, /S3_BUCKET: is required when STORAGE=s3/);
+    expect(() => loadConfig({ STORAGE: 's3', S3_BUCKET: 'b', S3_ACCESS_KEY_ID: 'k' })).to.throw(ConfigError, /give both/);
+    expect(loadConfig({ STORAGE: 's3', S3_BUCKET: 'b' }).STORAGE).to.equal('s3');
     const c = loadConfig({});
     expect(c).to.include({ PORT: 8080, ROLE: 'all', WORKER_CONCURRENCY: 2, EXPORT_TTL_DAYS: 3, SESSION_TTL: 86_400_000 });
     expect(Object.isFrozen(c)).to.equal(true);

@@ -1,7 +1,6 @@
 // Public API of the archive module (deterministic ZIP/TAR layouts, ranged streaming, split plans, ETags).
 export type { ArchiveEntry, OpenData } from './entry.js';
 export { archiveEtag, type ArchiveKind } from './etag.js';
-export { openFileSlice } from './file-source.js';
 export type { RangeStreamOptions } from './range-stream.js';
 export { planZipParts, ZIP_2GB_LIMIT, ZIP_10MB_LIMIT, type ZipPart } from './split-plan.js';
 export { computeTarLayout, type TarLayout } from './tar-layout.js';

@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
-import type { Storage } from '../../infra/storage/storage.js';
+import { type Storage, storageErrorCode } from '../../infra/storage/storage.js';
 import type { ArchiveFile } from '../archive/archive-index.js';
 import type { ArchiveEntry } from '../archive/entry.js';
-import { invalidValue, isAppError, notFound, serverError } from '../errors.js';
+import { invalidValue, notFound } from '../errors.js';
 import { isExpired } from '../runs/expiry.js';
-import { realpathWithin, resolveExportPath } from './safe-path.js';
+import { resolveExportPath } from './safe-path.js';
 import { fileNotFound, notPublished, runGone } from './browser-errors.js';
 import {
   archiveFileList,
@@ -18,7 +18,7 @@ import {
 import type { Representation } from './representation.js';
 import { type ArchivePlan, zipArchive, zipDownloadName } from '../packaging/packaging.js';
 import { fileDownloadName, selectTree } from './selection.js';
-import { HTTP_ARCHIVE_OPTIONS, openStored, storageOpenData } from './sources.js';
+import { HTTP_ARCHIVE_OPTIONS, storageOpenData, storedFileError } from './sources.js';
 
 interface ZipPlan {
   archive: ArchivePlan<ArchiveFile>;
@@ -69,21 +69,17 @@ export class FileService {
     if (!file) throw fileNotFound(rel);
     const { storage } = this.deps;
     const key = run.prefix + file.path;
-    // Symlinks in the storage folder must not lead outside the run's folder (R-FILE-8). Archives read the same
-    // keys, which only the run's staging writer creates, so they skip this per-file check.
-    const runRoot = storage.localPath(run.prefix.slice(0, -1));
-    if (runRoot) {
-      await realpathWithin(runRoot, file.path).catch((e: unknown) => {
-        throw isAppError(e) ? fileNotFound(rel) : serverError('internal_file_error', `published file ${key} is unreadable`, e);
-      });
-    }
     return {
       size: file.size,
       etag: `"sha256-${Buffer.from(file.sha256, 'hex').toString('base64url')}"`,
       lastModified: new Date(file.mtime * 1000),
       contentType: file.mime_type,
       fileName: fileDownloadName(file.path, requestedName),
-      open: (start, end, signal) => openStored(storage, key, file.size, start, end, signal),
+      // A symbolic link planted in the storage folder is refused by the storage (R-FILE-8): as if the file were not there.
+      open: (start, end, signal) =>
+        storage.readSlice(key, { start, end, signal, expectedSize: file.size }).catch((e: unknown) => {
+          throw storageErrorCode(e) === 'ELINK' ? fileNotFound(rel) : storedFileError(key, e);
+        }),
     };
   }
 

@@ -1,18 +1,20 @@
 import type { Readable } from 'node:stream';
-import type { Storage } from '../../infra/storage/storage.js';
+import { type Storage, storageErrorCode } from '../../infra/storage/storage.js';
 import type { OpenData } from '../archive/index.js';
-import { openFileSlice } from '../archive/index.js';
 import { serverError } from '../errors.js';
 
-const missing = (key: string, cause: unknown) =>
-  (cause as { code?: string })?.code === 'ENOENT'
-    ? serverError('internal_file_error', `published file ${key} is missing from storage`, cause)
+const STORAGE_CODES = new Set(['ENOENT', 'ESIZE', 'ELINK']);
+
+/** A stored file that is missing, changed size or is a planted link: the published run is damaged (500). */
+export const storedFileError = (key: string, cause: unknown) =>
+  STORAGE_CODES.has(storageErrorCode(cause) ?? '')
+    ? serverError('internal_file_error', `published file ${key} is unreadable: ${(cause as Error).message}`, cause)
     : cause;
 
 /**
- * Bytes [start, end] (inclusive) of a stored file of recorded size `size`. Local storage goes through the archive
- * module's fast source (size checked against `_files` before any byte); other backends get a ranged read through the
- * Storage seam (the archive stream then checks the exact byte count). A missing object is a 500 internal_file_error.
+ * Bytes [start, end] (inclusive) of a stored file of recorded size `size`, checked against that size before any
+ * byte (a changed file must fail, never corrupt an archive). The backend owns its fast paths (small slices come
+ * back as one Buffer). A missing or changed object is a 500 internal_file_error.
  */
 export const openStored = async (
   storage: Storage,
@@ -23,11 +25,9 @@ export const openStored = async (
   signal: AbortSignal,
 ): Promise<Readable | Buffer> => {
   try {
-    const local = storage.localPath(key);
-    if (local) return await openFileSlice(local, size, start, end, signal);
-    return await storage.read(key, { start, end }, signal);
+    return await storage.readSlice(key, { start, end, signal, expectedSize: size });
   } catch (e) {
-    throw missing(key, e);
+    throw storedFileError(key, e);
   }
 };
 

@@ -65,7 +65,7 @@ export class AssetCopier {
   private async copy(asset: AssetRow, path: string): Promise<void> {
     let source: Awaited<ReturnType<RunContext['storage']['read']>>;
     try {
-      source = await this.ctx.storage.read(asset.storage_key, undefined, this.ctx.signal);
+      source = await this.ctx.storage.read(asset.storage_key, { signal: this.ctx.signal, expectedSize: Number(asset.size) });
     } catch (e) {
       throw new RunFailure(`The file of asset ${asset.id} (${asset.original_filename}) could not be read from storage.`, { cause: e });
     }

@@ -16,7 +16,7 @@ export function plainFiles(storage: Storage, prefix: string, files: readonly Pub
     path: f.path,
     size: Number(f.size),
     sha256: f.sha256,
-    open: (signal) => storage.read(`${prefix}${f.path}`, undefined, signal),
+    open: (signal) => storage.read(`${prefix}${f.path}`, { signal, expectedSize: Number(f.size) }),
   }));
 }
 
@@ -25,7 +25,7 @@ function openDataFor(storage: Storage, prefix: string, files: readonly Published
   return async (entryIndex, start, end, signal) => {
     const f = files[entryIndex]!;
     if (end < start) return new Uint8Array(0);
-    return storage.read(`${prefix}${f.path}`, { start, end }, signal);
+    return storage.readSlice(`${prefix}${f.path}`, { start, end, signal, expectedSize: Number(f.size) });
   };
 }
 

@@ -7,9 +7,9 @@ import { crc32 } from 'node:zlib';
 import { ZipArchive } from 'archiver';
 import { expect } from 'chai';
 import type { ArchiveEntry } from '../../../server/domain/archive/entry.js';
-import { openFileSlice } from '../../../server/domain/archive/file-source.js';
 import { computeZipLayout } from '../../../server/domain/archive/zip-layout.js';
 import { streamZip } from '../../../server/domain/archive/zip-stream.js';
+import { LocalStorage } from '../../../server/infra/storage/local-storage.js';
 import { bytes, tempDir } from '../../helpers/archive/helpers.js';
 
 const sink = () =>
@@ -59,8 +59,9 @@ describe('domain/archive benchmark: 20,000 files of 1–8 KiB (ARCHIVE_BENCH=1)'
 
     const t1 = performance.now();
     const layout = computeZipLayout(entries, { zip64: 'always' });
+    const storage = new LocalStorage(tmp.dir);
     await pipeline(
-      streamZip(layout, (i, s, e, signal) => openFileSlice(paths[i], entries[i].size, s, e, signal)),
+      streamZip(layout, (i, start, end, signal) => storage.readSlice(entries[i].name, { start, end, signal, expectedSize: entries[i].size })),
       sink(),
     );
     const oursMs = performance.now() - t1;

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 
 // s3rver ships no type declarations; only its constructor, configureBuckets() and callback() are used.
@@ -13,16 +13,26 @@ export interface S3TestServer {
   endpoint: string;
   /** Keys whose object was completed (PUT or CompleteMultipartUpload), in order; `multipart:<key>` for the latter. */
   events: string[];
+  /** `METHOD path?query` of every request, in arrival order. */
+  requests: string[];
   close(): Promise<void>;
 }
 
 /** s3rver mounted in our own http server, so requests can be observed in the order the server completed them. */
-export async function startS3Server(directory: string, bucket: string): Promise<S3TestServer> {
+export async function startS3Server(
+  directory: string,
+  bucket: string,
+  /** Sees each request first; returning true means it answered (or stalls) the request itself. */
+  intercept?: (req: IncomingMessage, res: ServerResponse) => boolean,
+): Promise<S3TestServer> {
   const s3 = new S3rver({ directory, silent: true, configureBuckets: [{ name: bucket }] });
   await s3.configureBuckets();
   const handler = s3.callback();
   const events: string[] = [];
+  const requests: string[] = [];
   const server: Server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    if (intercept?.(req, res)) return;
     res.on('finish', () => {
       const url = new URL(req.url ?? '/', 'http://x');
       const key = decodeURIComponent(url.pathname.split('/').slice(2).join('/'));
@@ -37,6 +47,7 @@ export async function startS3Server(directory: string, bucket: string): Promise<
   return {
     endpoint: `http://127.0.0.1:${port}`,
     events,
+    requests,
     close: () => {
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));

@@ -2,16 +2,21 @@ import { writeFileSync } from 'node:fs';
 import { readdir, readlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { expect } from 'chai';
-import { openFileSlice } from '../../../server/domain/archive/file-source.js';
+import path from 'node:path';
 import { computeZipLayout } from '../../../server/domain/archive/zip-layout.js';
 import { streamZip } from '../../../server/domain/archive/zip-stream.js';
+import { LocalStorage } from '../../../server/infra/storage/local-storage.js';
 import { bytes, collect, entriesOf, tempDir } from '../../helpers/archive/helpers.js';
 
-const asBuffer = async (x: Awaited<ReturnType<typeof openFileSlice>>) => (Buffer.isBuffer(x) ? x : collect(x));
+const asBuffer = async (x: Readable | Buffer) => (Buffer.isBuffer(x) ? x : collect(x));
 
-describe('domain/archive openFileSlice (local data source)', () => {
+describe('local storage slices (the archive data source: Buffer for small slices, size checked first)', () => {
   const tmp = tempDir();
   after(() => tmp.cleanup());
+  const storage = new LocalStorage(tmp.dir);
+  /** Bytes [start, end] of a file in the temp folder, recorded as `size` bytes. */
+  const openFileSlice = (file: string, size: number, start: number, end: number, signal?: AbortSignal) =>
+    storage.readSlice(path.relative(tmp.dir, file), { start, end, signal, expectedSize: size });
   const small = bytes(5000, 3);
   const big = bytes(600_000, 4);
   const smallPath = tmp.file('small.bin', small);
