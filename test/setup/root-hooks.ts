@@ -1,6 +1,11 @@
+import fc from 'fast-check';
 import { shutdownCluster } from '../helpers/cluster.js';
 import { suiteLogLeaks } from '../helpers/log-capture.js';
+import { runs } from '../helpers/thorough.js';
 import { failIfHandlesStayOpen } from './open-handles.js';
+
+// Properties without their own numRuns: fast-check's 100 under CI or THOROUGH=1, fewer in a developer's loop.
+fc.configureGlobal({ numRuns: runs(100) });
 
 // Root hooks for every test file: the shared PostgreSQL (started lazily by test/helpers/cluster.ts) stops at the end.
 export const mochaHooks = {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { isAppError } from '../../server/domain/errors.js';
 import { assertValidText, storableJson, text, textProblem } from '../../server/domain/text.js';
+import { runs } from '../helpers/thorough.js';
 
 const pathOf = (value: unknown, base = ''): string | null => {
   try {
@@ -55,7 +56,7 @@ describe('domain/text: valid Unicode without NUL (R-ROB-6)', () => {
         if (textProblem(s) === null) expect(out.s).to.equal(s);
         expect(out.v).to.deep.equal(JSON.parse(JSON.stringify(v)));
       }),
-      { seed: 9, numRuns: 300 },
+      { seed: 9, numRuns: runs(300) },
     );
   });
 });

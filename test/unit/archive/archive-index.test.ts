@@ -60,6 +60,8 @@ describe('domain/files archive-index (R-PERF-2)', () => {
   it('100,000 entries round-trip', () => {
     const files = Array.from({ length: 100_000 }, (_, i) => file(`d${i % 500}/f${i}.txt`, i));
     const decoded = decodeArchiveIndex(encodeArchiveIndex(files) as Buffer);
-    expect(decoded).to.deep.equal(files);
+    // Compared as JSON: chai's deep equality of 100,000 objects alone takes seconds.
+    expect(decoded).to.have.length(100_000);
+    expect(JSON.stringify(decoded) === JSON.stringify(files)).to.equal(true);
   });
 });

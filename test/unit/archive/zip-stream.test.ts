@@ -6,6 +6,7 @@ import { streamZip, streamZipRange } from '../../../server/domain/archive/zip-st
 import { expectedDos, ranges, testFiles, toRange } from '../../helpers/archive/arbitraries.js';
 import { collect, entriesOf, memorySource } from '../../helpers/archive/helpers.js';
 import { yauzlFromBuffer, yauzlFromRanges } from '../../helpers/archive/yauzl-helpers.js';
+import { runs } from '../../helpers/thorough.js';
 
 const streamOptions = fc.record({
   readAhead: fc.integer({ min: 1, max: 16 }),
@@ -36,7 +37,7 @@ describe('domain/archive zip streaming', () => {
           }
         },
       ),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
   });
 
@@ -60,7 +61,7 @@ describe('domain/archive zip streaming', () => {
           expect(e.dosDate.getTime()).to.equal(Date.UTC(y, mo - 1, d, h, mi, sec));
         });
       }),
-      { numRuns: 60 },
+      { numRuns: runs(60) },
     );
   });
 

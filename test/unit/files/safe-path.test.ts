@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { isAppError } from '../../../server/domain/errors.js';
 import { isWithin, realpathWithin, resolveExportPath } from '../../../server/domain/files/safe-path.js';
+import { runs } from '../../helpers/thorough.js';
 
 const rejects = (raw: string) => {
   try {
@@ -117,7 +118,7 @@ describe('domain/files safe-path (R-FILE-8)', () => {
           expect(path.posix.normalize(out)).to.equal(out);
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: runs(2000) },
     );
   });
 

@@ -8,6 +8,8 @@ import {
   safeNameComponent,
   splitExtension,
 } from '../../../server/domain/produce/index.js';
+import { runs } from '../../helpers/thorough.js';
+import { anyText } from '../../helpers/text-arbitraries.js';
 
 const file = (assetId: number, originalFilename: string, extra: Partial<AssetFile> = {}): AssetFile => ({
   objecttype: 'photo',
@@ -130,8 +132,8 @@ describe('produce/asset-names', () => {
   it('R-OUT-1 every generated component is safe for arbitrary input (property)', () => {
     fc.assert(
       fc.property(
-        fc.string({ unit: 'binary', maxLength: 300 }),
-        fc.string({ unit: 'binary', maxLength: 40 }),
+        anyText(300),
+        anyText(40),
         (name, field) => {
           expectSafe(safeNameComponent(name));
           const path = new AssetNamer({ filename_template: `%photo.t%${name}` }).name(
@@ -142,7 +144,7 @@ describe('produce/asset-names', () => {
           parts.forEach(expectSafe);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 

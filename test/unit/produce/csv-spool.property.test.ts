@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { SpeculativeCsv } from '../../../server/domain/produce/csv-spool.js';
 import { type ExportedObject, ObjectShaper } from '../../../server/domain/produce/index.js';
 import { MemoryWritable, makeObject, produceCsv } from './helpers.js';
+import { runs } from '../../helpers/thorough.js';
 
 // Values that stress the CSV rules: numbers that JSON and PostgreSQL spell differently, quoting, whitespace, unicode.
 const text = fc.oneof(
@@ -100,6 +101,7 @@ describe('produce/csv-spool: one-pass CSV equals the two-pass CSV (R-OUT-3, R-PE
   });
 
   it('R-OUT-3 is byte-identical whenever it does not stray, for random objects, options and field selections', async () => {
+    const numRuns = runs(400);
     let used = 0;
     await fc.assert(
       fc.asyncProperty(
@@ -119,10 +121,10 @@ describe('produce/csv-spool: one-pass CSV equals the two-pass CSV (R-OUT-3, R-PE
           }
         },
       ),
-      { numRuns: 400 },
+      { numRuns },
     );
     // The property must not hold vacuously: most uniform inputs take the one-pass path.
-    expect(used).to.be.greaterThan(100);
+    expect(used).to.be.greaterThan(numRuns / 4);
     expect(await readdir(tmpRoot)).to.deep.equal([]);
   });
 

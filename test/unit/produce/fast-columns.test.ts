@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { FastColumnCollector, shapeSignature } from '../../../server/domain/produce/fast-columns.js';
 import { ColumnCollector, ObjectShaper } from '../../../server/domain/produce/index.js';
 import { isoFromPgUtc } from '../../../server/domain/produce/object-source.js';
+import { runs } from '../../helpers/thorough.js';
 
 /** PostgreSQL's jsonb text output: `{"a": 1, "b": [1, 2]}`. */
 function jsonbText(value: unknown): string {
@@ -43,7 +44,7 @@ describe('CSV column pass over raw rows (R-OUT-3, R-PERF-3)', () => {
         });
         expect(fast.columns()).to.deep.equal(slow.columns());
       }),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 

@@ -3,6 +3,8 @@ import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { type ExportedObject, removeInvalidXmlChars } from '../../../server/domain/produce/index.js';
 import { makeObject, parseXml, produceCsv, produceJson, produceXml } from './helpers.js';
+import { runs } from '../../helpers/thorough.js';
+import { anyText } from '../../helpers/text-arbitraries.js';
 
 const SYSTEM = ['_id', '_objecttype', '_version', '_created_at', '_changed_at'];
 
@@ -72,7 +74,7 @@ describe('produce/round-trip (property)', () => {
           ]),
         );
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 
@@ -91,7 +93,7 @@ describe('produce/round-trip (property)', () => {
         }));
         expect(JSON.parse(text)).to.deep.equal(normalize(expected));
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 
@@ -99,7 +101,7 @@ describe('produce/round-trip (property)', () => {
     const xmlKey = fc
       .string({ unit: 'grapheme', minLength: 0, maxLength: 6 })
       .filter((k) => k === removeInvalidXmlChars(k));
-    const text = fc.string({ unit: 'binary', maxLength: 10 });
+    const text = anyText(10);
     const value = fc.letrec((tie) => ({
       node: fc.oneof(
         { depthSize: 'small', withCrossShrink: true },
@@ -130,7 +132,7 @@ describe('produce/round-trip (property)', () => {
           expect(decoded[i].fields).to.deep.equal(normalize(clean({ ...system, ...data })));
         }
       }),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
   });
 });

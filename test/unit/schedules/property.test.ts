@@ -11,6 +11,7 @@ import { DateTime } from 'luxon';
 import { compileSchedules } from '../../../server/domain/schedules/compile.js';
 import { firesBetween, latestFireBetween, nextFireAfter } from '../../../server/domain/schedules/next-fire.js';
 import { type CalendarSchedule, WEEKDAYS } from '../../../server/domain/schedules/schema.js';
+import { runs } from '../../helpers/thorough.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -105,7 +106,7 @@ describe('schedules/property', () => {
           }
         },
       ),
-      { numRuns: 40 },
+      { numRuns: runs(40) },
     );
   });
 
@@ -144,7 +145,7 @@ describe('schedules/property', () => {
         const got = firesBetween(compileSchedules([{ cron: expression }]), 'UTC', from, to, 25);
         expect(got.map((d) => d.toISOString())).to.deep.equal(expected);
       }),
-      { numRuns: 100 },
+      { numRuns: runs(100) },
     );
   });
 });

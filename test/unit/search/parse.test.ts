@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { AppError } from '../../../server/domain/errors.js';
 import { SEARCH_LIMITS } from '../../../server/domain/search/limits.js';
 import { parseSearchDefinition } from '../../../server/domain/search/parse.js';
+import { runs } from '../../helpers/thorough.js';
 
 /** Runs the parser and returns the AppError it throws (fails the test when it does not throw one). */
 const errorOf = (input: unknown, base?: string): AppError => {
@@ -231,7 +232,7 @@ describe('search definition parser', () => {
           }
           return true;
         }),
-        { numRuns: 500 },
+        { numRuns: runs(500) },
       );
     });
 
@@ -259,7 +260,7 @@ describe('search definition parser', () => {
           }
           return true;
         }),
-        { numRuns: 1000 },
+        { numRuns: runs(1000) },
       );
     });
   });

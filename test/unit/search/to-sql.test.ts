@@ -4,6 +4,7 @@ import knexFactory from 'knex';
 import { parseSearchDefinition } from '../../../server/domain/search/parse.js';
 import { buildSearchQuery } from '../../../server/domain/search/query.js';
 import { DOC_TSVECTOR } from '../../../server/domain/search/to-sql.js';
+import { runs } from '../../helpers/thorough.js';
 
 // A knex without a connection: only used to render SQL.
 const knex = knexFactory({ client: 'pg' });
@@ -60,7 +61,7 @@ describe('search definition -> SQL', () => {
         });
         return !q.sql.includes('§') && !q.sql.includes(`"${field}"`);
       }),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 
