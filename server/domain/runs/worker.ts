@@ -191,11 +191,6 @@ export class Worker {
     }
   }
 
-  /** Simulates a crash for tests: timers stop and jobs are abandoned without any database update. */
-  async crashForTest(): Promise<void> {
-    await this.halt('crash');
-  }
-
   /** Stops the timers and aborts every active job; resolves once their executions have returned. */
   private async halt(reason: string): Promise<Active[]> {
     this.stopping = true;
