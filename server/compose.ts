@@ -50,7 +50,7 @@ export interface Services {
   transports: TransportRegistry;
   /** This process's Prometheus metrics (GET /metrics, and the worker's METRICS_PORT). */
   metrics: Metrics;
-  /** The status long-poll's waits (issue 13). */
+  /** The status long-poll's waits. */
   statusWatch: StatusWatch;
 }
 
@@ -69,7 +69,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
   const outage = new DatabaseOutage(log);
   const metrics = createMetrics(() => queueFigures(db));
   // The secret key is loaded once; a production start without SECRET_KEY fails here. It seals transport secrets
-  // (issue 5) and signs unauthenticated session tokens.
+  // and signs unauthenticated session tokens.
   const secretKey = loadOrCreateSecretKeySync(config.DATA_DIR, config.SECRET_KEY, config.production);
   const sessions = new SessionService(db, config.SESSION_TTL, secretKey);
   const transports = createTransportRegistry({
@@ -101,7 +101,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     stopDeliveries: (trx, id) => stopDeliveries(trx, id, 'The delivery was stopped by the user.'),
     defaultTimezone: config.TZ || 'UTC',
   });
-  // The data producer writes what an export defines (issue 3); tests may pass their own producers instead.
+  // The data producer writes what an export defines; tests may pass their own producers instead.
   const producers = opts.producers ?? [new DataProducer()];
   // The status long-poll's shared check (GET …/status?wait=), answered at once on shutdown.
   const statusWatch = new StatusWatch({ db, log });
@@ -119,7 +119,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     // Services are built here and handed to routers, which construct nothing.
     extraRouters: [
       ...dataRouters({ db, objects: new ObjectService(db), assets: new AssetService(db, storage), sessions, config }),
-      // The schedule preview for the web page (issue 13).
+      // The schedule preview for the web page.
       ...schedulePreviewRouters({
         sessions,
         bodyLimit: config.BODY_LIMIT,
@@ -129,7 +129,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
       pageRoutes(),
       openApiRoutes(),
     ],
-    // Files, archives and passkey downloads (issue 4), under both export prefixes.
+    // Files, archives and passkey downloads, under both export prefixes.
     exportRouters: [
       fileRoutes({
         files: new FileService({ db, storage }),
@@ -138,7 +138,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
         frontendUrl: config.FRONTEND_URL,
         metrics,
       }),
-      // Run history, folder listing and the status long-poll for the web page (issue 13).
+      // Run history, folder listing and the status long-poll for the web page.
       ...pageExportRouters({ db, sessions, watch: statusWatch }),
     ],
   });

@@ -93,13 +93,13 @@ export const exportGetQuery = z.object({
   omit: once('Comma list of parts to leave out: _files, _log (for clients that follow an export)').optional(),
 });
 
-/** GET …/export/<id>/runs (issue 13): ranges checked in exports/run-history.ts. */
+/** GET …/export/<id>/runs: ranges checked in exports/run-history.ts. */
 export const runListQuery = z.object({
   limit: digits('Page size, 1 to 200 (default 20)'),
   offset: digits('Runs to skip'),
 });
 
-/** GET …/export/<id>/files (issue 13): checked in files/folder-listing.ts. */
+/** GET …/export/<id>/files: checked in files/folder-listing.ts. */
 export const folderQuery = z.object({
   prefix: once('The folder: empty for the root, else a path ending with "/"').optional(),
   limit: digits('Page size, 1 to 1000 (default 200)'),
@@ -107,7 +107,7 @@ export const folderQuery = z.object({
   run: digits('A retained run instead of the published one (410 once its files are gone)'),
 });
 
-/** GET …/export/<id>/status (issue 13): checked in exports/status-watch.ts. */
+/** GET …/export/<id>/status: checked in exports/status-watch.ts. */
 export const statusQuery = z.object({
   wait: once('The _changed of the status the client has: answer when the status differs from it').optional(),
   timeout: digits('Seconds to wait, 1 to 30 (default 25); then the unchanged status'),

@@ -80,7 +80,6 @@ export type {
   CsvOptions,
   EasFieldSelection,
   ExportedObject,
-  ExportFormatOptions,
   FieldSelection,
   IdentityNames,
   ObjectWriter,

@@ -27,20 +27,6 @@ export interface CsvOptions {
 export type FieldSelection = Record<string, { display_name?: string | null } | null | undefined>;
 export type EasFieldSelection = Record<string, { files?: boolean } | null | undefined>;
 
-/** The format-related attributes of an export (R-EXP); every one optional. */
-export interface ExportFormatOptions {
-  csv?: boolean | CsvOptions | null;
-  json?: boolean | null;
-  json_one_file_per_object?: boolean | null;
-  xml?: boolean | null;
-  xml_one_file_per_object?: boolean | null;
-  fields?: FieldSelection | null;
-  eas_fields?: EasFieldSelection | null;
-  flat?: boolean | null;
-  filename_original?: boolean | null;
-  filename_template?: string | null;
-}
-
 /**
  * Relative path of a copied asset file for one reference, or undefined when the file was not copied.
  * `field` is the asset field's path inside the object (`image`, `meta.scan`), without the object type.

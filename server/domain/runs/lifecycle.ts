@@ -1,5 +1,5 @@
 /**
- * The run life cycle (issue 10): the only writer of `runs.state` and of the state the export mirrors from its last
+ * The run life cycle: the only writer of `runs.state` and of the state the export mirrors from its last
  * run (`exports.state`, `failure_reason`). Every change of a run's state happens here, with the export's mirror and
  * the event log entry in the same transaction:
  *

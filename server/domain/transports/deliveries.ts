@@ -1,5 +1,5 @@
 /**
- * Deliveries as jobs of the worker (R-TR-1, issue 10). A `transport_deliveries` row is queued by the run life cycle
+ * Deliveries as jobs of the worker (R-TR-1). A `transport_deliveries` row is queued by the run life cycle
  * in the transaction that publishes (or fails) the run; from then on it lives like a run:
  *
  *   pending ─claim (SKIP LOCKED, fair per owner)─▶ processing ─deliver ok─▶ done           (TRANSPORT_FINISH)

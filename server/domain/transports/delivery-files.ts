@@ -7,7 +7,7 @@ import type { Storage } from '../../infra/storage/storage.js';
 import type { OpenData } from '../archive/index.js';
 import { archiveStem, type Packer, planArchives } from '../packaging/packaging.js';
 import type { PublishedFile } from '../rows.js';
-import { MANIFEST } from './layout.js';
+import { MANIFEST } from '../runs/manifest.js';
 import type { DeliveryFile } from './transport.js';
 
 /** Plain files of a run: `<files_prefix><path>` in storage. */

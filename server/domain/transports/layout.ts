@@ -1,14 +1,13 @@
-import { posix } from 'node:path';
-import type { DeliveryContext, DeliveryFile } from './transport.js';
-import { withSuffix } from '../file-names.js';
-import { archiveStem } from '../packaging/packaging.js';
-import { TransportError } from './failure.js';
-
 /**
  * The delivery layout of R-TR-3: `<base>/<export name>/<run timestamp>/<file path>`, files uploaded under a
  * temporary `.name.part` and renamed, `manifest.json` last.
  */
-export const MANIFEST = 'manifest.json';
+import { posix } from 'node:path';
+import type { DeliveryContext, DeliveryFile } from './transport.js';
+import { withSuffix } from '../file-names.js';
+import { archiveStem } from '../packaging/packaging.js';
+import { MANIFEST } from '../runs/manifest.js';
+import { TransportError } from './failure.js';
 
 /** `2026-11-22T10-00-00Z`: ISO 8601 UTC without milliseconds, colons replaced because Windows/FTP servers refuse them. */
 export const runTimestamp = (d: Date): string =>

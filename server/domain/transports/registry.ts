@@ -15,8 +15,6 @@ import { createUrlTransport, liftSeedUrl } from './url.js';
 import { joinPath, parseWith } from './validation.js';
 import { createWebhookTransport } from './webhook.js';
 
-export { PACKERS, type Packer };
-
 /** A validated `_transports` entry as the lead stores it (secrets still in clear; seal them before storing). */
 export interface TransportEntry {
   type: string;

@@ -24,7 +24,8 @@ import { apiError } from '../errors.js';
 import type { ExportRow } from '../rows.js';
 import { publishedFiles } from '../exports/export-repo.js';
 import { downloadLinks } from './download-links.js';
-import type { Packer, TransportEntry, TransportRegistry } from './registry.js';
+import type { Packer } from '../packaging/packaging.js';
+import type { TransportEntry, TransportRegistry } from './registry.js';
 import { liftSeedUrl } from './url.js';
 
 type Stored = Record<string, unknown>;

@@ -2,7 +2,7 @@ import { MAX_WAITS_PER_USER } from '../../domain/exports/status-watch.js';
 import { folderQuery, runListQuery, statusQuery } from '../query.js';
 import { errors, header, idParam, type Json, jsonResponse, PROTECTED, queryParams, ref } from './operations.js';
 
-/** The web page's routes under one export prefix (`/api/v1/export` or `/api/v1/v1/export`), issue 13. */
+/** The web page's routes under one export prefix (`/api/v1/export` or `/api/v1/v1/export`). */
 export function pageExportPaths(prefix: string): Record<string, Json> {
   return {
     [`${prefix}/{id}/runs`]: {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { EXPORT_STATES } from '../../domain/exports/filter.js';
 import { schedulePreviewBody } from '../../domain/schedules/preview.js';
 
-/** Response schemas of the web page's routes (issue 13); see schemas.ts for how they are held against responses. */
+/** Response schemas of the web page's routes; see schemas.ts for how they are held against responses. */
 
 const isoTime = z.string().describe('ISO 8601 timestamp');
 

@@ -207,5 +207,3 @@ export const responseSchemas = {
   Readiness: readiness,
   ...pageResponseSchemas,
 } as const;
-
-export type ResponseSchemaName = keyof typeof responseSchemas;

@@ -10,7 +10,7 @@ import { scheduleRoutes } from './schedule-routes.js';
 import { statusRoutes } from './status-routes.js';
 
 /**
- * What the web export manager needs beyond the seed's API (issue 13): the run history, a paged folder listing and the
+ * What the web export manager needs beyond the seed's API: the run history, a paged folder listing and the
  * status with a long-poll (export routes, mounted under both prefixes by mountExportRouter), and a schedule preview.
  */
 export function pageExportRouters(deps: { db: Knex; sessions: SessionService; watch: StatusWatch }): Router[] {

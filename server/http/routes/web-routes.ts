@@ -23,7 +23,7 @@ export const WEB_DIST = path.join(packageRoot(), 'dist', 'web');
 const FALLBACK_PAGE = fileURLToPath(new URL('../static/index.html', import.meta.url));
 
 /**
- * The page holds a session token, so nothing but this origin's own files may run or be framed (issue 13): no inline
+ * The page holds a session token, so nothing but this origin's own files may run or be framed: no inline
  * script, no eval, no framing. Styles come from the bundle's CSS file; the SVG chart and Preact set no style markup.
  */
 export const PAGE_CSP = [

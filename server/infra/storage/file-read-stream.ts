@@ -11,7 +11,7 @@ const abortReason = (signal: AbortSignal): Error =>
  *
  * Why not `fh.createReadStream({ signal })`: on abort Node destroys the stream with an AbortError and emits it as
  * 'error' — if that happens before a consumer has attached (the stream still travelling through awaits towards a
- * response or an archive), the event has no listener and takes the process down (issue 8). So the stream gets a
+ * response or an archive), the event has no listener and takes the process down. So the stream gets a
  * listener the moment it exists; consumers (pipeline, for await, the archive engine) still see every error.
  */
 export function fileReadStream(

@@ -47,12 +47,6 @@ export const assertSafeKey = (key: string): void => {
   }
 };
 
-/** Inclusive [start, end] of a read of an object of `size` bytes; end < start means no bytes. */
-export const readRange = (opts: ReadOptions, size: number): { start: number; end: number } => ({
-  start: opts.start ?? 0,
-  end: opts.end ?? size - 1,
-});
-
 /**
  * Where asset files and run outputs live. Keys are relative, `/`-separated, already safe (callers build them from
  * ids and names that passed `safe-path`), never starting with `/`. Nothing outside `infra/storage` touches stored
