@@ -3,9 +3,11 @@ import type Koa from 'koa';
 import type { Config } from './config.js';
 import { AssetService } from './domain/assets/asset-service.js';
 import { ExportService } from './domain/exports/export-service.js';
+import { listRuns } from './domain/exports/run-history.js';
 import { StatusWatch } from './domain/exports/status-watch.js';
 import { DownloadService } from './domain/files/download-service.js';
 import { FileService } from './domain/files/file-service.js';
+import { listFolder } from './domain/files/folder-listing.js';
 import { ObjectService } from './domain/objects/object-service.js';
 import { moduleValidators } from './domain/exports/nested-validators.js';
 import { DataProducer } from './domain/produce/data-producer.js';
@@ -15,6 +17,7 @@ import { runJobs } from './domain/runs/run-jobs.js';
 import { deleteSupersededFiles } from './domain/runs/housekeeping.js';
 import { expireDownloads, setExpiry } from './domain/runs/expiry.js';
 import { Scheduler } from './domain/schedules/scheduler.js';
+import { searchPage } from './domain/search/index.js';
 import { deliveryJobs, stopDeliveries } from './domain/transports/deliveries.js';
 import { createMailQuota, purgeMailSends } from './domain/transports/mail-quota.js';
 import { createTransportRegistry, type TransportRegistry, type TransportRegistryDeps } from './domain/transports/registry.js';
@@ -116,9 +119,15 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     isShuttingDown: () => shuttingDown,
     metrics,
     storage,
-    // Services are built here and handed to routers, which construct nothing.
+    // Services are built here and handed to routers, which construct nothing and never see the database.
     extraRouters: [
-      ...dataRouters({ db, objects: new ObjectService(db), assets: new AssetService(db, storage), sessions, config }),
+      ...dataRouters({
+        objects: new ObjectService(db),
+        assets: new AssetService(db, storage),
+        searchPage: (ownerId, def) => searchPage(db, ownerId, def),
+        sessions,
+        config,
+      }),
       // The schedule preview for the web page.
       ...schedulePreviewRouters({
         sessions,
@@ -139,7 +148,12 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
         metrics,
       }),
       // Run history, folder listing and the status long-poll for the web page.
-      ...pageExportRouters({ db, sessions, watch: statusWatch }),
+      ...pageExportRouters({
+        listRuns: (ownerId, exportId, query) => listRuns(db, ownerId, exportId, query),
+        listFolder: (ownerId, exportId, query) => listFolder(db, ownerId, exportId, query),
+        sessions,
+        watch: statusWatch,
+      }),
     ],
   });
   app.on('shutdown', () => {

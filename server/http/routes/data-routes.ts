@@ -1,12 +1,11 @@
 import type Router from '@koa/router';
-import type { Knex } from 'knex';
 import type { Config } from '../../config.js';
 import type { AssetService } from '../../domain/assets/asset-service.js';
 import type { ObjectService } from '../../domain/objects/object-service.js';
 import type { SessionService } from '../../domain/sessions/sessions.js';
 import { assetRoutes } from './asset-routes.js';
 import { objectRoutes } from './object-routes.js';
-import { searchRoutes } from './search-routes.js';
+import { type SearchPage, searchRoutes } from './search-routes.js';
 
 /**
  * Bulk object bodies carry up to 1,000 objects (R-DATA-1), more than an export body's 1 MiB allows; this is the
@@ -15,8 +14,14 @@ import { searchRoutes } from './search-routes.js';
 export const OBJECTS_BODY_LIMIT = 32 * 1024 * 1024;
 
 /** The routers of what exports export (R-DATA): objects, assets and the search preview. */
-export function dataRouters(deps: { db: Knex; objects: ObjectService; assets: AssetService; sessions: SessionService; config: Config }): Router[] {
-  const { db, sessions, config } = deps;
+export function dataRouters(deps: {
+  objects: ObjectService;
+  assets: AssetService;
+  searchPage: SearchPage;
+  sessions: SessionService;
+  config: Config;
+}): Router[] {
+  const { sessions, config } = deps;
   return [
     objectRoutes({
       objects: deps.objects,
@@ -26,6 +31,6 @@ export function dataRouters(deps: { db: Knex; objects: ObjectService; assets: As
       maxObjectBytes: config.OBJECT_MAX_BYTES,
     }),
     assetRoutes({ assets: deps.assets, sessions, uploadLimit: config.UPLOAD_LIMIT }),
-    searchRoutes({ db, sessions, bodyLimit: config.BODY_LIMIT }),
+    searchRoutes({ searchPage: deps.searchPage, sessions, bodyLimit: config.BODY_LIMIT }),
   ];
 }

@@ -1,11 +1,10 @@
 import type Router from '@koa/router';
-import type { Knex } from 'knex';
 import type { StatusWatch } from '../../domain/exports/status-watch.js';
 import type { PreviewSettings } from '../../domain/schedules/preview.js';
 import type { SessionService } from '../../domain/sessions/sessions.js';
 import { API_PREFIXES } from '../mount.js';
-import { folderRoutes } from './folder-routes.js';
-import { runRoutes } from './run-routes.js';
+import { folderRoutes, type ListFolder } from './folder-routes.js';
+import { type ListRuns, runRoutes } from './run-routes.js';
 import { scheduleRoutes } from './schedule-routes.js';
 import { statusRoutes } from './status-routes.js';
 
@@ -13,9 +12,18 @@ import { statusRoutes } from './status-routes.js';
  * What the web export manager needs beyond the seed's API: the run history, a paged folder listing and the
  * status with a long-poll (export routes, mounted under both prefixes by mountExportRouter), and a schedule preview.
  */
-export function pageExportRouters(deps: { db: Knex; sessions: SessionService; watch: StatusWatch }): Router[] {
-  const { db, sessions } = deps;
-  return [runRoutes({ db, sessions }), folderRoutes({ db, sessions }), statusRoutes({ watch: deps.watch, sessions })];
+export function pageExportRouters(deps: {
+  listRuns: ListRuns;
+  listFolder: ListFolder;
+  sessions: SessionService;
+  watch: StatusWatch;
+}): Router[] {
+  const { sessions } = deps;
+  return [
+    runRoutes({ listRuns: deps.listRuns, sessions }),
+    folderRoutes({ listFolder: deps.listFolder, sessions }),
+    statusRoutes({ watch: deps.watch, sessions }),
+  ];
 }
 
 /** `POST <prefix>/schedule/preview` under both API prefixes (R-FILE-9). */
