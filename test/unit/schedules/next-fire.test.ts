@@ -236,12 +236,6 @@ describe('schedules/next-fire', () => {
       expect(latest('2026-03-28T00:00:00Z', '2026-03-29T01:00:00Z')).to.equal('2026-03-29T01:00:00.000Z');
     });
 
-    it('R-SCHED-2 nextFireAfter is cheap enough for 10,000 exports per tick', () => {
-      const c = compileSchedules([{ weekdays: ['monday', 'thursday'], hours: [2, 14], minutes: [30] }]);
-      const start = Date.UTC(2026, 2, 1);
-      const t0 = performance.now();
-      for (let i = 0; i < 10_000; i++) nextFireAfter(c, 'Europe/Berlin', new Date(start + i * 997_000));
-      expect(performance.now() - t0).to.be.below(1000); // ~50 ms on a laptop; generous for CI
-    });
+    // Whether nextFireAfter is cheap enough for 10,000 exports per tick is measured by `npm run bench -- schedules`.
   });
 });
