@@ -63,7 +63,7 @@ export const DEFAULTS = {
   SHUTDOWN_DRAIN: '0s',
 } as const;
 
-export type EnvName = keyof typeof DEFAULTS;
+type EnvName = keyof typeof DEFAULTS;
 
 const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -245,7 +245,7 @@ const URL_VARS = new Set<string>(['DATABASE_URL', 'SMTP_URL', 'PUBLIC_URL', 'FRO
  * Everything between `scheme://` and the LAST `@` of the authority is userinfo, as URL parsers read it; a password
  * may hold `@`, `/` or `:`, so none of them ends the mask (a value that is not a URL at all is masked whole).
  */
-export function maskUserinfo(value: string): string {
+function maskUserinfo(value: string): string {
   const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value);
   if (!scheme) return value.includes('@') ? '***' : value;
   const rest = value.slice(scheme[0].length);

@@ -14,11 +14,11 @@ import { createHash } from 'node:crypto';
  *   (marks) and U+061C (ARABIC LETTER MARK).
  */
 export const MAX_COMPONENT_BYTES = 255;
-export const SUFFIX_RESERVE = 16;
+const SUFFIX_RESERVE = 16;
 /** Most bytes of a generated name (before any later suffix). */
 export const MAX_NAME_BYTES = MAX_COMPONENT_BYTES - SUFFIX_RESERVE;
 
-export const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g;
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g;
 
 export const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 

@@ -4,7 +4,7 @@ import type { Context, Next } from 'koa';
 
 /** R-FILE-9: the API answers under `/api/v1` and the seed's doubled `/api/v1/v1` alike (export routes, openapi.json). */
 export const API_PREFIXES = ['/api/v1', '/api/v1/v1'] as const;
-export const EXPORT_PREFIXES = API_PREFIXES.map((p) => `${p}/export`);
+const EXPORT_PREFIXES = API_PREFIXES.map((p) => `${p}/export`);
 
 /**
  * Mounts `router` (paths relative to the prefix, e.g. `/:id/file`) under every export prefix, behind `middleware`

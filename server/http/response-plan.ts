@@ -116,7 +116,7 @@ type Ranges = { kind: 'ignore' } | { kind: 'unsatisfiable' } | { kind: 'ranges';
  * Satisfiable ranges are clipped to the size (a suffix longer than the size is the whole representation); none
  * satisfiable: 416. The result is sorted and coalesced (overlapping or adjacent ranges become one, §14.2).
  */
-export const parseRanges = (field: string, size: number): Ranges => {
+const parseRanges = (field: string, size: number): Ranges => {
   const m = /^\s*bytes\s*=\s*(.*)$/i.exec(field);
   if (!m) return { kind: 'ignore' };
   const specs = m[1].split(',').map((s) => s.trim());

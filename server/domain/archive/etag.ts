@@ -3,7 +3,7 @@ import { DEFAULT_MODE } from './entry.js';
 import { TAR_LAYOUT_VERSION, type TarLayout } from './tar-layout.js';
 import { ZIP_LAYOUT_VERSION, type ZipLayout } from './zip-layout.js';
 
-export type ArchiveKind = 'zip' | 'zip32' | 'tar';
+type ArchiveKind = 'zip' | 'zip32' | 'tar';
 
 /**
  * Strong ETag (R-FILE-3) of every archive (zip/, download links; packaging.ts): sha256 over everything that shapes the bytes — layout version, kind and the ordered

@@ -4,7 +4,7 @@ import type { OpenData } from './entry.js';
 import { type RangeStreamOptions, type Segments, streamSegmentsRange } from './range-stream.js';
 import { type TarLayout, tarHeader, tarPadding } from './tar-layout.js';
 
-export const tarSegments = (layout: TarLayout): Segments => ({
+const tarSegments = (layout: TarLayout): Segments => ({
   count: layout.count,
   entryStarts: layout.offsets,
   totalSize: layout.totalSize,

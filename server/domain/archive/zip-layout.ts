@@ -31,7 +31,7 @@ export const entryZip64 = (size: number, localOffset: number): number =>
   (size >= M ? LOCAL_ZIP64 | CENTRAL_ZIP64 : 0) | (localOffset >= M ? CENTRAL_ZIP64 : 0);
 
 /** Whether the end of the archive needs the ZIP64 EOCD record + locator (ZIP32 must answer false). */
-export const endNeedsZip64 = (count: number, centralDirOffset: number, centralDirSize: number): boolean =>
+const endNeedsZip64 = (count: number, centralDirOffset: number, centralDirSize: number): boolean =>
   count >= 0xffff || centralDirOffset >= M || centralDirSize >= M;
 
 export interface ZipLayoutOptions {

@@ -19,7 +19,7 @@ function* zipTrailer(layout: ZipLayout, from: number, to: number): Generator<Buf
 }
 
 /** Adapts a ZipLayout to the range engine (exported for tests and for callers that want the raw segments). */
-export const zipSegments = (layout: ZipLayout): Segments => ({
+const zipSegments = (layout: ZipLayout): Segments => ({
   count: layout.count,
   entryStarts: layout.localOffsets,
   totalSize: layout.totalSize,

@@ -14,7 +14,7 @@ import { assetClassOf, SNIFF_BYTES, sniffMimeType } from './sniff.js';
  * only the last path component (browsers send `C:\fakepath\x.jpg`), no control or bidi characters, at most 255
  * bytes, cut by characters (a cut surrogate pair would be stored as an invalid string).
  */
-export function cleanFilename(raw: string | undefined | null): string {
+function cleanFilename(raw: string | undefined | null): string {
   const last = String(raw ?? '').split(/[\\/]/).pop() ?? '';
   const cleaned = truncateUtf8(stripBidi(wellFormed(last)).replace(/[\x00-\x1F\x7F]/g, '').trim(), MAX_COMPONENT_BYTES);
   return cleaned || 'file';

@@ -49,7 +49,7 @@ export async function presentExport(view: ExportView, transportsView: Transports
 }
 
 /** One `_files` entry (eas_id and eas_fileclass only for files that came from an asset). */
-export function presentFile(f: PublishedFile) {
+function presentFile(f: PublishedFile) {
   return {
     path: f.path,
     size: f.size,

@@ -4,7 +4,7 @@ import { text } from '../text.js';
 import { parseWith } from '../validation.js';
 import { EXPORT_TYPES } from './filter.js';
 
-export const isValidTimeZone = (tz: string) => {
+const isValidTimeZone = (tz: string) => {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return tz.length > 0;
@@ -25,7 +25,7 @@ const csvOptions = z.strictObject({
 const fieldPath = text().min(1).max(500);
 
 /** The rw attributes of `export` (R-EXP-9). Read-only ones (`_id`) are accepted and ignored. */
-export const exportAttributes = z.strictObject({
+const exportAttributes = z.strictObject({
   _id: z.unknown().optional(),
   _version: z.number().int().min(1).optional(),
   type: z.enum(EXPORT_TYPES).optional(),
@@ -52,7 +52,7 @@ export const exportAttributes = z.strictObject({
     .optional(),
 });
 
-export type ExportAttributes = z.infer<typeof exportAttributes>;
+type ExportAttributes = z.infer<typeof exportAttributes>;
 
 /** Server-managed top-level attributes of the export object: accepted in a body and ignored (R-EXP-3). */
 const READ_ONLY_TOP = ['_basetype', '_date_created', '_state', '_progress', '_failure_reason', '_next_run', '_last_run',

@@ -13,10 +13,10 @@ import { parseExportFilter, parsePaging } from './filter.js';
 import type { NestedValidators } from './nested-validators.js';
 
 // 32 URL-safe characters from a CSPRNG: 192 bits (R-EXP-3 wants at least 128).
-export const newPasskey = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 32);
+const newPasskey = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 32);
 
 const isActive = (s: ExportRow['state']) => s === 'pending' || s === 'processing';
-export const STOPPED_BY_USER = 'stopped by user';
+const STOPPED_BY_USER = 'stopped by user';
 const SUPERSEDED = 'The run was cancelled because the export was changed.';
 
 export interface ExportServiceDeps {

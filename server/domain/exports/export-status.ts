@@ -20,7 +20,7 @@ export interface ExportStatus {
 // Only the columns the status shows: no definition, schedules or transports, no files or log.
 const COLUMNS = `id, owner_id, version, state, failure_reason, next_run_at, expires_at, created_at, ${LAST_RUN_JSON}`;
 
-export function presentStatus(row: ExportWithRun): ExportStatus {
+function presentStatus(row: ExportWithRun): ExportStatus {
   const s = presentState(row, row.last_run);
   const fields = {
     _id: Number(row.id),

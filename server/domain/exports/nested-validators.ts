@@ -21,7 +21,7 @@ const requireObject = (v: unknown, path: string): Record<string, unknown> => {
 };
 
 /** Shape-only checks, used until a module provides its own validator. */
-export const shapeValidators: NestedValidators = {
+const shapeValidators: NestedValidators = {
   search: (value) => value,
   schedules: (list, path) => list.map((s, i) => requireObject(s, `${path}[${i}]`)),
   transports: (list, path) =>

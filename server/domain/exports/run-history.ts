@@ -5,7 +5,7 @@ import { pagingParams, parseQuery } from '../query-params.js';
 
 const runsQuery = z.object(pagingParams(200, 20));
 
-export interface RunHistoryEntry {
+interface RunHistoryEntry {
   _id: number;
   trigger: string;
   state: string;

@@ -8,7 +8,7 @@ import { type ExportStatus, readStatus, readStatuses } from './export-status.js'
 /** Long-polls one user may hold at once in one process; more answer 429 (a page follows one export, scripts few). */
 export const MAX_WAITS_PER_USER = 8;
 /** How often the shared check reads the statuses of all awaited exports (one statement for all of them). */
-export const STATUS_POLL_MS = 500;
+const STATUS_POLL_MS = 500;
 /** The most exports one check statement asks for; more are read in several statements. */
 const CHUNK = 1000;
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseQuery } from '../query-params.js';
 import type { ViewParts } from './export-repo.js';
 
-export const OMITTABLE = ['_files', '_log'] as const;
+const OMITTABLE = ['_files', '_log'] as const;
 
 const viewQuery = z.object({
   omit: z

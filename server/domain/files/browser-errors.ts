@@ -4,7 +4,7 @@ import { AppError } from '../errors.js';
  * The errors of the file routes that browsers see (R-FILE-7). Keys and their mapping are declared with the codes
  * in errors.ts (ERRORS, browserErrorKey); an error here only overrides the key where the code alone can't tell.
  */
-export { BROWSER_ERROR_KEYS, type BrowserErrorKey, browserErrorKey } from '../errors.js';
+export { BROWSER_ERROR_KEYS, browserErrorKey } from '../errors.js';
 
 export const invalidPasskey = () => new AppError(403, 'user', 'invalid_passkey', 'The download link is not valid');
 

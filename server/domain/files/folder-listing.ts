@@ -12,7 +12,7 @@ const listingQuery = z.object({
   ...pagingParams(1000, 200),
 });
 
-export type ListingEntry =
+type ListingEntry =
   | { kind: 'folder'; path: string; name: string; files: number; size: number }
   | {
       kind: 'file';

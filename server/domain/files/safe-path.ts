@@ -20,7 +20,7 @@ import { invalidValue } from '../errors.js';
  * Double encoding stays literal: `%252e%252e` decodes once to the file name `%2e%2e`, which is not `..`.
  * Returns the decoded relative path ('' for the root). Throws invalidValue('path', …).
  */
-export const MAX_PATH_BYTES = 4096;
+const MAX_PATH_BYTES = 4096;
 
 const fail = (why: string): never => {
   throw invalidValue('path', `Invalid path: ${why}`);

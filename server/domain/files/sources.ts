@@ -16,7 +16,7 @@ export const storedFileError = (key: string, cause: unknown) =>
  * byte (a changed file must fail, never corrupt an archive). The backend owns its fast paths (small slices come
  * back as one Buffer). A missing or changed object is a 500 internal_file_error.
  */
-export const openStored = async (
+const openStored = async (
   storage: Storage,
   key: string,
   size: number,

@@ -3,9 +3,9 @@ import { TEXT_RULE, textProblem } from '../text.js';
 import { OBJECTTYPE_RE, SEGMENT_RE } from '../search/field-path.js';
 
 /** Most objects one `PUT /api/v1/db/<objecttype>` may carry (one transaction). */
-export const MAX_OBJECTS_PER_REQUEST = 1000;
+const MAX_OBJECTS_PER_REQUEST = 1000;
 /** Nesting depth of a field value; deeper documents are refused (they could not be searched or flattened sensibly). */
-export const MAX_FIELD_DEPTH = 32;
+const MAX_FIELD_DEPTH = 32;
 
 /** System attributes of an object: `_id`/`_version` address it, the others are server-managed and ignored on input. */
 const READ_ONLY = new Set(['_objecttype', '_created_at', '_changed_at']);

@@ -98,9 +98,9 @@ export interface PackableFile {
 export const archiveEntries = (files: readonly PackableFile[]): ArchiveEntry[] =>
   files.map((f) => ({ name: f.path, size: Number(f.size), crc32: Number(f.crc32), mtime: Number(f.mtime) }));
 
-export const ZIP_TYPE = 'application/zip';
-export const TAR_TYPE = 'application/x-tar';
-export const TAR_GZ_TYPE = 'application/gzip';
+const ZIP_TYPE = 'application/zip';
+const TAR_TYPE = 'application/x-tar';
+const TAR_GZ_TYPE = 'application/gzip';
 
 /**
  * One archive: its name, exact size (null for tar_gz), validator, media type and the files it holds (in entry order,

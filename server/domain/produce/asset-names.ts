@@ -1,7 +1,7 @@
-import { cleanFileName, cutName, MAX_COMPONENT_BYTES, MAX_NAME_BYTES, truncateUtf8, utf8Bytes } from '../file-names.js';
+import { cleanFileName, cutName, MAX_COMPONENT_BYTES, MAX_NAME_BYTES, utf8Bytes } from '../file-names.js';
 import { getPath, isPlainObject } from './values.js';
 
-export { MAX_COMPONENT_BYTES, MAX_NAME_BYTES, truncateUtf8 };
+export { MAX_COMPONENT_BYTES, MAX_NAME_BYTES };
 /** Longer "extensions" are treated as part of the name, so truncation never eats the whole name. */
 const MAX_EXTENSION_BYTES = 32;
 
@@ -108,7 +108,7 @@ export class AssetNamer {
  * typo is visible in the file names. The result is one name component (`/` from values or the template becomes
  * `_`); when the template uses neither the original filename nor the extension, the original extension is appended.
  */
-export function renderTemplate(template: string, file: AssetFile, exportName: string): string {
+function renderTemplate(template: string, file: AssetFile, exportName: string): string {
   const ext = splitExtension(safeNameComponent(file.originalFilename, 'file')).ext;
   let usesExtension = false;
   const rendered = template.replace(/%([^%]*)%/g, (whole, name: string) => {

@@ -14,7 +14,7 @@ const isAssetRef = (value: unknown): value is { _id: number } =>
  * Calls `visit` for every asset reference under `segments` (arrays are walked at any depth, because a field holds
  * `[{"_id": n}, …]` and may sit inside a repeated group).
  */
-export function forEachAssetRef(
+function forEachAssetRef(
   value: unknown,
   segments: readonly string[],
   visit: (ref: { _id: number }) => void,

@@ -50,7 +50,7 @@ const FORMULA_START = /^[=+\-@\t\r]/;
 const PLAIN_NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
 
 /** `escape_formulas`: such a cell gets a leading `'`, which spreadsheets show as text and do not evaluate. */
-export const defuseFormula = (text: string): string => (FORMULA_START.test(text) && !PLAIN_NUMBER.test(text) ? `'${text}` : text);
+const defuseFormula = (text: string): string => (FORMULA_START.test(text) && !PLAIN_NUMBER.test(text) ? `'${text}` : text);
 
 const regexChar = (c: string) => c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
 

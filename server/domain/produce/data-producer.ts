@@ -17,7 +17,7 @@ import { ChunkedSink } from './sink.js';
 import type { CsvOptions, ExportedObject, ObjectWriter, ShapedObject } from './types.js';
 import { XmlFileWriter, XmlPerObjectWriter } from './xml-writer.js';
 
-export const DEFAULT_BATCH_SIZE = 1000;
+const DEFAULT_BATCH_SIZE = 1000;
 
 function batchChars(rows: readonly RawObjectRow[]): number {
   let chars = 0;
@@ -26,7 +26,7 @@ function batchChars(rows: readonly RawObjectRow[]): number {
 }
 
 /** `export.batch_size` may say up to 100,000; one batch is held in memory, so the cursor never fetches more than this. */
-export const MAX_BATCH_SIZE = 10_000;
+const MAX_BATCH_SIZE = 10_000;
 /** An error whose message is fit for `_failure_reason` (see failureReason in runs/runner.ts). */
 const userFailure = (message: string, cause?: unknown) => new RunFailure(message, { cause });
 

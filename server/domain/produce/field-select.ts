@@ -9,8 +9,8 @@ import type {
 } from './types.js';
 import { getPath, hasOwn, mergeProjections, projectPath, setOwn } from './values.js';
 
-export const SYSTEM_ATTRIBUTES = ['_id', '_objecttype', '_version', '_created_at', '_changed_at'] as const;
-export type SystemAttribute = (typeof SYSTEM_ATTRIBUTES)[number];
+const SYSTEM_ATTRIBUTES = ['_id', '_objecttype', '_version', '_created_at', '_changed_at'] as const;
+type SystemAttribute = (typeof SYSTEM_ATTRIBUTES)[number];
 type OptionalAttribute = Exclude<SystemAttribute, '_id' | '_objecttype'>;
 const OPTIONAL_ATTRIBUTES: readonly OptionalAttribute[] = ['_version', '_created_at', '_changed_at'];
 

@@ -46,52 +46,31 @@
 export {
   AssetNamer,
   type AssetFile,
-  type AssetName,
-  type AssetNamerOptions,
   MAX_COMPONENT_BYTES,
   MAX_NAME_BYTES,
-  perObjectPath,
-  renderTemplate,
   safeNameComponent,
   splitExtension,
-  truncateUtf8,
 } from './asset-names.js';
-export { type AssetRef, attachAssetPaths, EVERY_ASSET_COPIED } from './asset-refs.js';
 export {
   CsvWriter,
-  type CsvWriterOptions,
   csvCellEncoder,
-  type ResolvedCsvOptions,
   resolveCsvOptions,
 } from './csv-writer.js';
 export {
-  type FieldPath,
   ObjectShaper,
   parseFieldPath,
-  SYSTEM_ATTRIBUTES,
   type ShaperOptions,
-  type SystemAttribute,
 } from './field-select.js';
-export { ColumnCollector, type CsvColumn, flattenFields, flattenValue } from './flatten.js';
-export { JsonArrayWriter, JsonPerObjectWriter, objectJson, objectValue, type PerObjectOptions } from './json-writer.js';
-export { CHUNK_CHARS, ChunkedSink, waitForDrain } from './sink.js';
+export { ColumnCollector, flattenFields } from './flatten.js';
+export { JsonArrayWriter, JsonPerObjectWriter, objectJson } from './json-writer.js';
 export type {
   AssetPathLookup,
   CsvOptions,
-  EasFieldSelection,
   ExportedObject,
-  FieldSelection,
-  IdentityNames,
-  ObjectWriter,
-  OpenFile,
-  ShapedObject,
 } from './types.js';
 export {
   isPlainElementName,
   removeInvalidXmlChars,
   XmlFileWriter,
-  XmlObjectEncoder,
   XmlPerObjectWriter,
-  xmlAttribute,
-  xmlText,
 } from './xml-writer.js';

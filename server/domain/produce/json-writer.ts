@@ -18,7 +18,7 @@ export function objectJson(object: ShapedObject): string {
 }
 
 /** The same object as a plain value (for per-object files and tests). */
-export const objectValue = (object: ShapedObject): Record<string, unknown> => ({
+const objectValue = (object: ShapedObject): Record<string, unknown> => ({
   [object.names.id]: object._id,
   [object.names.objecttype]: object._objecttype,
   ...object.fields,

@@ -215,7 +215,7 @@ export class ObjectSource {
 export const COLLECT_AFTER_BYTES = 4 * 1024 * 1024;
 
 /** Must equal the predicate of the partial index `objects_big` (migration 20261130061000). */
-export const BIG_OBJECT_BYTES = 8192;
+const BIG_OBJECT_BYTES = 8192;
 
 interface BatchPlanner {
   take(maxRows: number, maxBytes: number): Promise<{ count: number; bytes: number }>;

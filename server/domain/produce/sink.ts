@@ -5,7 +5,7 @@ import { finished } from 'node:stream/promises';
  * Coalesces many small strings into ~64 KiB writes. One `write()` per row would cost a stream round trip per row
  * (the dominant cost at a million rows); one per batch would make memory depend on the batch size.
  */
-export const CHUNK_CHARS = 64 * 1024;
+const CHUNK_CHARS = 64 * 1024;
 /**
  * A buffer longer than this (one huge value: objects may hold up to OBJECT_MAX_BYTES) is written in slices of it,
  * waiting for drain in between: written whole, the stream would hold its full UTF-8 copy until the disk took it
@@ -66,7 +66,7 @@ function assertWritable(out: Writable): void {
  * Waits for 'drain', but also settles on 'error' and 'close': an engine that destroys the stream on stop must not
  * leave the writer waiting forever.
  */
-export function waitForDrain(out: Writable): Promise<void> {
+function waitForDrain(out: Writable): Promise<void> {
   if (!out.writableNeedDrain) return Promise.resolve();
   return new Promise<void>((resolve, reject) => {
     const cleanup = () => {

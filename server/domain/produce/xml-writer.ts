@@ -48,7 +48,7 @@ const escapeAttribute = (part: string) => removeInvalidXmlChars(part).replace(AT
 
 export const xmlText = (s: string): string => mapInSlices(s, escapeText);
 
-export const xmlAttribute = (s: string): string => mapInSlices(s, escapeAttribute);
+const xmlAttribute = (s: string): string => mapInSlices(s, escapeAttribute);
 
 // XML 1.0 5th edition name characters without ':' and without the astral planes, which many parsers still reject.
 const NAME_START =
@@ -72,7 +72,7 @@ interface Tag {
 /** Caches tags of the (usually few) distinct keys; bounded so hostile data with unique keys can't grow it. */
 const TAG_CACHE_LIMIT = 10_000;
 
-export class XmlObjectEncoder {
+class XmlObjectEncoder {
   private readonly tags = new Map<string, Tag>();
 
   /** `<object id=".." objecttype="..">…</object>` without a trailing newline. */

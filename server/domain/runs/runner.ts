@@ -25,10 +25,10 @@ export interface RunnerDeps {
 }
 
 /** Thrown by producers through the signal: the run was stopped, updated, deleted or taken over. */
-export class RunAborted extends JobAborted {}
+class RunAborted extends JobAborted {}
 
 /** One sentence for `_failure_reason`: our own messages pass, anything unexpected gets a generic one. */
-export function failureReason(e: unknown): string {
+function failureReason(e: unknown): string {
   if (e instanceof RunFailure) return e.userMessage;
   if (storageFull(e)) {
     return "The export could not be written because the server's storage is full; the previous files are kept. Ask the administrator to free space, then start the export again.";

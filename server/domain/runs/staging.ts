@@ -23,7 +23,7 @@ export interface FileMeta {
   eas_fileclass?: string;
 }
 
-export const mimeTypeOf = (path: string) => mime.lookup(path) || 'application/octet-stream';
+const mimeTypeOf = (path: string) => mime.lookup(path) || 'application/octet-stream';
 
 /**
  * A run's private staging folder (R-ENG-4). Every file written through it is hashed on the way (size, SHA-256,

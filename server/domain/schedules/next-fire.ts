@@ -16,9 +16,9 @@ import type { IANAZone } from 'luxon';
 import { type CompiledSchedules, matchesDay } from './compile.js';
 import { type LocalDay, localDayFromNumber, localDayOf, wallToInstant, zoneFor } from './zone-time.js';
 
-export const HORIZON_DAYS = 8 * 366;
+const HORIZON_DAYS = 8 * 366;
 /** Default cap of `firesBetween`, so a wide window over an every-minute schedule cannot build a huge array. */
-export const DEFAULT_MAX_FIRES = 1000;
+const DEFAULT_MAX_FIRES = 1000;
 
 const toMs = (d: Date, name: string): number => {
   const ms = d.getTime();

@@ -5,7 +5,7 @@ import { compileSchedules } from './compile.js';
 import { nextFireAfter } from './next-fire.js';
 import { validateSchedule, validateTimezone } from './schema.js';
 
-export const MAX_PREVIEW_FIRES = 20;
+const MAX_PREVIEW_FIRES = 20;
 
 /**
  * `POST …/schedule/preview`. `schedule` is one `_schedules` entry, checked by the very validator of PUT /export

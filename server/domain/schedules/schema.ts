@@ -22,7 +22,7 @@ import { parseWith } from '../validation.js';
 import { parseCronFields } from './cron-fields.js';
 
 export const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
-export type Weekday = (typeof WEEKDAYS)[number];
+type Weekday = (typeof WEEKDAYS)[number];
 
 /** Bounded so that one export cannot make the per-tick evaluation expensive. */
 export const MAX_SCHEDULES = 50;

@@ -14,7 +14,7 @@ import { SEARCH_LIMITS } from './limits.js';
 export const OBJECTTYPE_RE = /^[a-z][a-z0-9_]{0,62}$/;
 export const SEGMENT_RE = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
 
-export type ColumnType = 'int' | 'text' | 'timestamp';
+type ColumnType = 'int' | 'text' | 'timestamp';
 export type SystemColumn = 'id' | 'objecttype' | 'version' | 'created_at' | 'changed_at';
 
 /** The only identifiers that ever enter SQL text: a fixed allow-list, never derived from input. */

@@ -6,7 +6,7 @@ import type { SearchDefinition } from './schema.js';
  * Ready-made queries over the caller's objects. `ownerId` is a required argument of every entry point: there is no way
  * to run a search that is not scoped to one owner (R-DATA-3 "runs only over the caller's objects").
  */
-export const OBJECT_COLUMNS = ['id', 'objecttype', 'data', 'version', 'created_at', 'changed_at'] as const;
+const OBJECT_COLUMNS = ['id', 'objecttype', 'data', 'version', 'created_at', 'changed_at'] as const;
 export type ObjectRow = {
   id: string | number;
   objecttype: string;
@@ -18,8 +18,8 @@ export type ObjectRow = {
 export type Page = { limit?: number; offset?: number };
 
 /** Previews are for people looking at a screen; exports page through everything with their own query. */
-export const PREVIEW_DEFAULT_LIMIT = 50;
-export const PREVIEW_MAX_LIMIT = 1000;
+const PREVIEW_DEFAULT_LIMIT = 50;
+const PREVIEW_MAX_LIMIT = 1000;
 
 /**
  * SELECT of the matching objects in the definition's sort order (id as tiebreak). Paging: `page` wins over the

@@ -8,17 +8,17 @@ import { SEARCH_LIMITS as L } from './limits.js';
  * we report (attribute_not_accepted) rather than silently ignore. Field-path grammar, range bound types and other
  * checks that need context live in resolve.ts; size limits are enforced before zod runs (parse.ts).
  */
-export type Bool = 'must' | 'should' | 'must_not';
-export type MatchMode = 'fulltext' | 'token' | 'wildcard';
-export type Scalar = string | number | boolean | null;
+type Bool = 'must' | 'should' | 'must_not';
+type MatchMode = 'fulltext' | 'token' | 'wildcard';
+type Scalar = string | number | boolean | null;
 
-export type InElement = { type: 'in'; bool: Bool; fields: string[]; in: Scalar[] };
+type InElement = { type: 'in'; bool: Bool; fields: string[]; in: Scalar[] };
 export type MatchElement = { type: 'match'; bool: Bool; fields: string[]; string: string; mode: MatchMode };
 export type RangeElement = { type: 'range'; bool: Bool; field: string; from?: number | string; to?: number | string };
-export type ChangedSinceElement = { type: 'changed_since'; bool: Bool; from: string };
-export type ComplexElement = { type: 'complex'; bool: Bool; search: SearchElement[] };
+type ChangedSinceElement = { type: 'changed_since'; bool: Bool; from: string };
+type ComplexElement = { type: 'complex'; bool: Bool; search: SearchElement[] };
 export type SearchElement = InElement | MatchElement | RangeElement | ChangedSinceElement | ComplexElement;
-export type SortEntry = { field: string; order: 'ASC' | 'DESC' };
+type SortEntry = { field: string; order: 'ASC' | 'DESC' };
 export type SearchDefinition = {
   objecttypes: string[];
   search: SearchElement[];
@@ -31,8 +31,8 @@ export type SearchDefinition = {
 const safeString = text().max(L.maxStringLength);
 
 /** `YYYY-MM-DD`, optionally `THH:MM[:SS[.fraction]]` and `Z` or `±HH:MM`; must also be a real calendar value. */
-export const ISO_DATE_RE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
-export const isoDateString = z
+const ISO_DATE_RE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+const isoDateString = z
   .string()
   .max(64)
   .refine((s) => ISO_DATE_RE.test(s) && isRealDate(s), 'Expected an ISO 8601 date or timestamp');

@@ -14,7 +14,7 @@ import type { SearchDefinition } from './schema.js';
  *   objects_data_fts       gin (jsonb_to_tsvector('simple', data, '["string","numeric","boolean"]'))
  *                                                                 fulltext/token prefilter (`TSV @@ plainto_tsquery`)
  */
-export type SqlFragment = { sql: string; bindings: unknown[] };
+type SqlFragment = { sql: string; bindings: unknown[] };
 
 const T = '"objects"';
 const DATA = `${T}."data"`;
@@ -103,7 +103,7 @@ const renderColumnRange = (leaf: Extract<Leaf, { op: 'column_range' }>): SqlFrag
   return parts.length === 1 ? parts[0] : join('and', parts);
 };
 
-export const renderCondition = (node: CondNode): SqlFragment => {
+const renderCondition = (node: CondNode): SqlFragment => {
   switch (node.op) {
     case 'true':
       return frag('true');
@@ -121,7 +121,7 @@ export const renderCondition = (node: CondNode): SqlFragment => {
 };
 
 /** The complete WHERE condition: owner scope first (never optional), then objecttypes, then the search tree. */
-export const compileSearchWhere = (ownerId: number | string, resolved: ResolvedSearch): SqlFragment => {
+const compileSearchWhere = (ownerId: number | string, resolved: ResolvedSearch): SqlFragment => {
   const parts = [frag(`${col('owner_id')} = ?`, ownerId)];
   if (resolved.objecttypes.length > 0) parts.push(frag(`${col('objecttype')} = any(?::text[])`, resolved.objecttypes));
   if (resolved.where.op !== 'true') parts.push(renderCondition(resolved.where));
@@ -133,7 +133,7 @@ export const compileSearchWhere = (ownerId: number | string, resolved: ResolvedS
  * A data field sorts numbers numerically first, then all other values by their text (`data #>> path`, database
  * collation); objects without the field (or of another objecttype than the path names) come last in both directions.
  */
-export const compileSearchOrder = (sort: SortKey[]): SqlFragment => {
+const compileSearchOrder = (sort: SortKey[]): SqlFragment => {
   const parts: SqlFragment[] = sort.flatMap((s) =>
     sortExpressions(s.ref).map((e) => ({ ...e, sql: `${e.sql} ${dir(s.order)}` })),
   );

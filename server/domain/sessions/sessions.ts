@@ -17,7 +17,7 @@ const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 const RANDOM_CHARS = 24;
 const TIME_CHARS = 6;
 const TAG_CHARS = 10;
-export const TOKEN_LENGTH = RANDOM_CHARS + TIME_CHARS + TAG_CHARS;
+const TOKEN_LENGTH = RANDOM_CHARS + TIME_CHARS + TAG_CHARS;
 const randomPart = customAlphabet(ALPHABET, RANDOM_CHARS);
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 // last_seen_at is refreshed at most this often, so reading a session is not a write on every request.

@@ -33,10 +33,10 @@ import type { TransportRegistry } from './registry.js';
 import { deliveryOptions, secretValues } from './stored-transports.js';
 import type { DeliveryContext, DeliveryFile, TransportEmail } from './transport.js';
 
-export const DEFAULT_DELIVERY_CONCURRENCY = 8;
-export const DEFAULT_DELIVERY_CONCURRENCY_PER_OWNER = 4;
+const DEFAULT_DELIVERY_CONCURRENCY = 8;
+const DEFAULT_DELIVERY_CONCURRENCY_PER_OWNER = 4;
 /** Back-off before attempt n+1: base × 6^(n-1), at most an hour (5 s, 30 s, 3 min … with the default base). */
-export const DEFAULT_RETRY_BASE_MS = 5_000;
+const DEFAULT_RETRY_BASE_MS = 5_000;
 const LOG_KEEP = 100;
 
 type Stored = Record<string, unknown>;

@@ -25,7 +25,7 @@ export interface DownloadLinkExport {
  * the run (`run/<runId>/<file name>`, R-ROB-9): a resume of that link either continues the same bytes or fails
  * loudly once the run's files are gone; without one it is the stable alias of the latest run (the seed's form).
  */
-export const downloadPath = (row: Pick<DownloadLinkExport, 'id' | 'passkey'>, fileName: string, runId?: number): string =>
+const downloadPath = (row: Pick<DownloadLinkExport, 'id' | 'passkey'>, fileName: string, runId?: number): string =>
   `/api/v1/export/${row.id}/download/${row.passkey}/${runId === undefined ? '' : `run/${runId}/`}${encodeURIComponent(fileName)}`;
 
 /**

@@ -11,7 +11,7 @@ export interface EmailOptions {
 const schema = z.strictObject({ notify: z.enum(['always', 'failure', 'success']).default('always') });
 
 /** Whether a run with this outcome should be mailed, like the seeds' `email_notification`. */
-export const shouldNotify = (notify: EmailOptions['notify'], state: DeliveryContext['state']): boolean =>
+const shouldNotify = (notify: EmailOptions['notify'], state: DeliveryContext['state']): boolean =>
   notify === 'always' || (notify === 'success' ? state === 'done' : state === 'failed');
 
 /** `mailer` is null when SMTP_URL is unset: validation still works, delivery fails with a clear reason. */

@@ -10,7 +10,7 @@ import { MANIFEST } from '../runs/manifest.js';
 import { TransportError } from './failure.js';
 
 /** `2026-11-22T10-00-00Z`: ISO 8601 UTC without milliseconds, colons replaced because Windows/FTP servers refuse them. */
-export const runTimestamp = (d: Date): string =>
+const runTimestamp = (d: Date): string =>
   d
     .toISOString()
     .replace(/\.\d{3}Z$/, 'Z')
@@ -38,7 +38,7 @@ export function deliveryOrder(files: readonly DeliveryFile[]): DeliveryFile[] {
 }
 
 /** Files come from our own storage, but a path that escapes the run folder must never reach a remote server. */
-export function assertSafeRelative(p: string): void {
+function assertSafeRelative(p: string): void {
   const parts = p.split('/');
   if (
     !p ||

@@ -116,7 +116,7 @@ export interface DeliveryRow {
 }
 
 /** The newest delivery of each `_transports` index of an export. */
-export async function latestDeliveries(db: Knex, exportId: number): Promise<Map<number, DeliveryRow>> {
+async function latestDeliveries(db: Knex, exportId: number): Promise<Map<number, DeliveryRow>> {
   const rows = (await db('transport_deliveries')
     .distinctOn('transport_index')
     .where({ export_id: exportId })

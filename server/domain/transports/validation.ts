@@ -32,7 +32,7 @@ export function refuseLiteralHost(host: string, allowHosts: readonly string[], a
 }
 
 /** `new URL` that answers null instead of throwing, for zod refinements (a throw there would be a 500). */
-export const tryUrl = (value: string): URL | null => (URL.canParse(value) ? new URL(value) : null);
+const tryUrl = (value: string): URL | null => (URL.canParse(value) ? new URL(value) : null);
 
 /** An http(s) URL without credentials: webhook URLs and S3 endpoints. */
 export const httpUrlSchema = z

@@ -20,7 +20,7 @@ export interface WebhookDeps {
   deadlineMs?: number;
 }
 
-export const DEFAULT_WEBHOOK_DEADLINE_MS = 60_000;
+const DEFAULT_WEBHOOK_DEADLINE_MS = 60_000;
 
 const schema = z.strictObject({
   url: httpUrlSchema,
@@ -32,7 +32,7 @@ const schema = z.strictObject({
  * every attempt of one delivery) and `timestamp` (when this attempt was signed) are inside the signed body, so a
  * receiver can refuse stale or replayed calls (README: verifying webhooks).
  */
-export function webhookBody(ctx: DeliveryContext, sent: { deliveryId: string; timestamp: Date }): Record<string, unknown> {
+function webhookBody(ctx: DeliveryContext, sent: { deliveryId: string; timestamp: Date }): Record<string, unknown> {
   return {
     delivery_id: sent.deliveryId,
     timestamp: sent.timestamp.toISOString(),
@@ -50,7 +50,7 @@ export function webhookBody(ctx: DeliveryContext, sent: { deliveryId: string; ti
 }
 
 /** `sha256=<hex>` over the exact body bytes, like GitHub's X-Hub-Signature-256. */
-export const webhookSignature = (secret: string, body: Buffer): string =>
+const webhookSignature = (secret: string, body: Buffer): string =>
   `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
 /** Origin only: query strings of webhook URLs often carry tokens, which must not land in `_failure_reason`. */

@@ -9,7 +9,7 @@ export interface UserRow {
   password_hash: string;
 }
 
-export const LOGIN_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
+const LOGIN_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
 
 export const findUserByLogin = (db: Knex, login: string) =>
   db<UserRow>('users').where({ login }).first() as Promise<UserRow | undefined>;

@@ -7,10 +7,10 @@ import type { Metrics } from '../../infra/metrics/metrics.js';
 export const loggedPath = (p: string): string => p.replace(/(\/download\/)[^/]+/, '$1***');
 
 /** Route label of a request no route matched: one series for all of them, never the raw path. */
-export const UNMATCHED_ROUTE = '(unmatched)';
+const UNMATCHED_ROUTE = '(unmatched)';
 
 /** Body bytes of the response as far as they are known: counted by the file server, else Content-Length. */
-export interface SentBytes {
+interface SentBytes {
   sentBytes?: number;
 }
 

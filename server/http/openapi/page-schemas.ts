@@ -20,7 +20,7 @@ const runEntry = z.object({
   failure_reason: z.string().nullable(),
 });
 
-export const runList = z.object({
+const runList = z.object({
   limit: z.int(),
   offset: z.int(),
   count: z.int().describe('All runs of the export'),
@@ -47,7 +47,7 @@ const fileEntry = z.object({
   eas_fileclass: z.string().nullable().optional(),
 });
 
-export const folderListing = z.object({
+const folderListing = z.object({
   prefix: z.string(),
   limit: z.int(),
   offset: z.int(),
@@ -57,11 +57,11 @@ export const folderListing = z.object({
     .describe('Folders first, then files, each by name (code point order)'),
 });
 
-export const scheduleFires = z.object({
+const scheduleFires = z.object({
   next: z.array(isoTime).describe('Ascending; fewer when the schedule stops firing'),
 });
 
-export const exportStatus = z.object({
+const exportStatus = z.object({
   _id: z.int(),
   _version: z.int(),
   _state: z.enum(EXPORT_STATES),

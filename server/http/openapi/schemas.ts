@@ -20,7 +20,7 @@ import { pageRequestSchemas, pageResponseSchemas } from './page-schemas.js';
 
 const isoTime = z.string().describe('ISO 8601 timestamp');
 
-export const errorBody = z
+const errorBody = z
   .object({
     realm: z.enum(['api', 'user', 'server']),
     code: z.string().regex(/^error\.(api|user|server)\.[a-z_]+$/),
@@ -32,7 +32,7 @@ export const errorBody = z
 
 const user = z.object({ _id: z.int(), login: z.string(), name: z.string().nullable(), email: z.string().nullable() });
 
-export const session = z.object({
+const session = z.object({
   token: z.string(),
   authenticated: z.boolean(),
   authentication_methods: z.array(z.string()),
@@ -86,16 +86,16 @@ const transportView = z.looseObject({
     .describe('Only for type download: the links of the published run, split parts included'),
 });
 
-export const exportListEntry = z.object({ ...exportBase, export: exportOut });
+const exportListEntry = z.object({ ...exportBase, export: exportOut });
 
-export const exportList = z.object({
+const exportList = z.object({
   limit: z.int().nullable().describe('null when the request gave no limit (at most 1000 are returned)'),
   offset: z.int(),
   count: z.int(),
   objects: z.array(exportListEntry),
 });
 
-export const exportFull = z.object({
+const exportFull = z.object({
   ...exportBase,
   _schedules: z.array(z.looseObject({})).describe('As stored (R-SCHED-1)'),
   _transports: z.array(transportView),
@@ -104,20 +104,20 @@ export const exportFull = z.object({
   export: exportOut,
 });
 
-export const exportDeleted = z.object({ _id: z.int(), deleted: z.literal(true) });
+const exportDeleted = z.object({ _id: z.int(), deleted: z.literal(true) });
 
 /** `{"_objecttype": t, "<t>": {_id, _version, _created_at, _changed_at, …fields}}`. */
 const objectInner = z.looseObject({ _id: z.int(), _version: z.int() });
-export const objectOut = z.object({ _objecttype: z.string() }).catchall(objectInner);
-export const objectList = z.array(objectOut);
-export const objectDeleted = z
+const objectOut = z.object({ _objecttype: z.string() }).catchall(objectInner);
+const objectList = z.array(objectOut);
+const objectDeleted = z
   .object({ _objecttype: z.string(), deleted: z.literal(true) })
   .catchall(z.object({ _id: z.int(), _version: z.int() }));
 
 /** Bulk body of `PUT /api/v1/db/<objecttype>` (checked in detail by object-input.ts). */
-export const objectsBody = z.array(z.looseObject({ _objecttype: z.string().optional() }));
+const objectsBody = z.array(z.looseObject({ _objecttype: z.string().optional() }));
 
-export const asset = z.object({
+const asset = z.object({
   _id: z.int(),
   original_filename: z.string(),
   size: z.number(),
@@ -126,10 +126,10 @@ export const asset = z.object({
   class: z.string().nullable(),
 });
 
-export const searchResult = z.object({ count: z.int(), offset: z.int(), limit: z.int(), objects: z.array(objectOut) });
+const searchResult = z.object({ count: z.int(), offset: z.int(), limit: z.int(), objects: z.array(objectOut) });
 
-export const health = z.object({ status: z.literal('ok') });
-export const readiness = z.object({
+const health = z.object({ status: z.literal('ok') });
+const readiness = z.object({
   status: z.string(),
   /** Which parts failed: database, migrations, storage, shutdown. */
   failing: z.array(z.string()).optional(),
@@ -140,7 +140,7 @@ export const readiness = z.object({
  * The transport types the server knows, with their zod schemas: a registry like the server's (its types and schemas do
  * not depend on configuration; host and folder rules are checked beyond the schemas).
  */
-export const documentedTransports = createTransportRegistry({ allowHosts: [], directoryRoots: [], smtpUrl: null });
+const documentedTransports = createTransportRegistry({ allowHosts: [], directoryRoots: [], smtpUrl: null });
 
 const componentOf = (type: string) => `${type[0].toUpperCase()}${type.slice(1)}TransportEntry`;
 
@@ -175,7 +175,7 @@ const exportBodyDocumented = exportBodySchema.extend({
   _transports: z.array(transportEntry).max(20).optional(),
 });
 
-export const credentials = z.object({ token: z.string().optional(), login: z.string(), password: z.string() });
+const credentials = z.object({ token: z.string().optional(), login: z.string(), password: z.string() });
 
 /** Named schemas for `components.schemas`, split by direction (zod's input vs output view of defaults). */
 export const requestSchemas = {

@@ -11,7 +11,7 @@ import { type SearchPage, searchRoutes } from './search-routes.js';
  * Bulk object bodies carry up to 1,000 objects (R-DATA-1), more than an export body's 1 MiB allows; this is the
  * limit for `PUT /api/v1/db/<objecttype>` (or BODY_LIMIT when that is configured higher).
  */
-export const OBJECTS_BODY_LIMIT = 32 * 1024 * 1024;
+const OBJECTS_BODY_LIMIT = 32 * 1024 * 1024;
 
 /** The routers of what exports export (R-DATA): objects, assets and the search preview. */
 export function dataRouters(deps: {

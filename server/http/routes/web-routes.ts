@@ -18,7 +18,7 @@ function packageRoot(): string {
 }
 
 /** Where `npm run build` (vite) writes the web export manager. */
-export const WEB_DIST = path.join(packageRoot(), 'dist', 'web');
+const WEB_DIST = path.join(packageRoot(), 'dist', 'web');
 /** Shown when the bundle was not built (e.g. `npm run start:dev` on a fresh clone): the error-message page only. */
 const FALLBACK_PAGE = fileURLToPath(new URL('../static/index.html', import.meta.url));
 

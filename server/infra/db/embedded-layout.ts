@@ -47,7 +47,7 @@ export interface ClusterLayout {
   external: string | null;
 }
 
-export const SYSTEM_DIR = '/var/lib/export-manager';
+const SYSTEM_DIR = '/var/lib/export-manager';
 export const MARKER = 'embedded-postgres.json';
 const USER = 'export_manager';
 // Clusters created before the marker existed were initialised with this password.
@@ -61,7 +61,7 @@ interface Marker {
 
 const exec = promisify(execFile);
 
-export class LayoutError extends Error {}
+class LayoutError extends Error {}
 
 export async function resolveLayout(dataDir: string, opts: { systemDir?: string } = {}): Promise<ClusterLayout> {
   const systemDir = opts.systemDir ?? SYSTEM_DIR;

@@ -1,5 +1,5 @@
 /** PostgreSQL error codes we meet on purpose, mapped in one place. */
-export const PG = {
+const PG = {
   uniqueViolation: '23505',
   foreignKeyViolation: '23503',
   serializationFailure: '40001',
@@ -9,7 +9,7 @@ export const PG = {
   adminShutdown: '57P01',
 } as const;
 
-export const pgCode = (e: unknown): string | undefined =>
+const pgCode = (e: unknown): string | undefined =>
   typeof e === 'object' && e !== null && 'code' in e && typeof (e as { code: unknown }).code === 'string'
     ? (e as { code: string }).code
     : undefined;

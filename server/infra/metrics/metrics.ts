@@ -1,11 +1,11 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** What a download or file response was, for bytes served and streams in flight. */
-export const SERVED_KINDS = ['file', 'zip', 'download', 'split_part', 'tar'] as const;
+const SERVED_KINDS = ['file', 'zip', 'download', 'split_part', 'tar'] as const;
 export type ServedKind = (typeof SERVED_KINDS)[number];
 
-export const RUN_STATES = ['pending', 'processing', 'done', 'failed'] as const;
-export const QUEUES = ['runs', 'deliveries'] as const;
+const RUN_STATES = ['pending', 'processing', 'done', 'failed'] as const;
+const QUEUES = ['runs', 'deliveries'] as const;
 
 /** The queue as the database has it at scrape time; every instance on one database reports the same figures. */
 export interface QueueStats {

@@ -8,7 +8,7 @@ import path from 'node:path';
  * logged. Sealed values are self-describing (`v1:<iv>:<tag>:<ciphertext>`, base64) so the format can change later
  * (v2 …) without guessing, and so a value is never sealed twice.
  */
-export const MASK = '***';
+const MASK = '***';
 const PREFIX = 'v1:';
 
 export const isSealed = (value: unknown): value is string =>
@@ -100,14 +100,14 @@ const lenientDecode = (s: string): string => {
 };
 
 /** The decoded password of a `scheme://user:password@host/…` value, or null (no URL, or no password). */
-export function urlPassword(value: string): string | null {
+function urlPassword(value: string): string | null {
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || !URL.canParse(value)) return null;
   const password = new URL(value).password;
   return password ? lenientDecode(password) : null;
 }
 
 /** `value` with its password replaced (percent-encoded by the URL setter). */
-export function withUrlPassword(value: string, password: string): string {
+function withUrlPassword(value: string, password: string): string {
   const url = new URL(value);
   url.password = password;
   return url.href;

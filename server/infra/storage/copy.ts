@@ -24,7 +24,7 @@ export interface CopyOptions {
 }
 
 /** SHA-256 and length of an object, streamed. */
-export async function digestOf(
+async function digestOf(
   storage: Storage,
   key: string,
   expectedSize?: number,
