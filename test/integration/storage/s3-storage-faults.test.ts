@@ -60,7 +60,7 @@ describe('S3 storage: throttling, server errors, stalls, batched deletes, secret
       accessKeyId: 'S3RVER',
       secretAccessKey: 'S3RVER',
       readChunk: 64 * 1024,
-      stallTimeoutMs: 400,
+      stallTimeoutMs: 1500,
       ...o,
     });
     made.push(s);
@@ -117,7 +117,7 @@ describe('S3 storage: throttling, server errors, stalls, batched deletes, secret
       () => null,
       (e: Error) => e,
     );
-    expect(err?.message).to.match(/no byte for 400 ms/);
+    expect(err?.message).to.match(/no byte for 1500 ms/);
   });
 
   it('R-SCALE-1 delete by prefix sends DeleteObjects batches of 1,000 keys, not one request per key', async () => {
