@@ -28,6 +28,8 @@ import { fileRoutes, pageRoutes } from './http/routes/file-routes.js';
 import { openApiRoutes } from './http/routes/openapi-routes.js';
 import { pageExportRouters, schedulePreviewRouters } from './http/routes/page-api-routes.js';
 import { DatabaseOutage } from './infra/db/outage.js';
+import { listenerConnection, PgListener } from './infra/db/listener.js';
+import type { Signals } from './domain/signals.js';
 import type { Logger } from './infra/logger.js';
 import { createMetrics, type Metrics } from './infra/metrics/metrics.js';
 import { queueFigures } from './domain/runs/queue-stats.js';
@@ -52,6 +54,11 @@ export interface Services {
   metrics: Metrics;
   /** The status long-poll's waits (issue 13). */
   statusWatch: StatusWatch;
+  /**
+   * LISTEN/NOTIFY between instances (R-SCALE-2): its one connection opens with the first subscriber (a started worker
+   * or scheduler) and closes after the last; main closes it at shutdown.
+   */
+  signals: Signals & { close(): Promise<void> };
 }
 
 /** Options for schedules and transports (tests inject a clock, fast retries, a mailer, short timeouts). */
@@ -65,6 +72,8 @@ export interface ScheduleTransportOptions {
 /** The composition root: builds every service from the config and an open database. Used by main and by tests. */
 export function composeServices(config: Config, db: Knex, log: Logger, opts: { storage?: Storage; producers?: Producer[] } & ScheduleTransportOptions = {}): Services {
   const storage = opts.storage ?? createStorage(config);
+  // A dedicated connection outside the pool: LISTEN belongs to one session (see infra/db/listener.ts).
+  const signals = new PgListener({ connection: listenerConnection(db), log });
   // One back-off for every background loop: a lost database is logged once per retry step, not per loop and tick.
   const outage = new DatabaseOutage(log);
   const metrics = createMetrics(() => queueFigures(db));
@@ -92,6 +101,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     defaultTimezone: config.TZ || 'UTC',
     now: opts.now,
     outage,
+    signals,
   });
   const exports = new ExportService({
     db,
@@ -159,11 +169,13 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     transports,
     metrics,
     statusWatch,
+    signals,
     createWorker: ({ concurrency = config.WORKER_CONCURRENCY, ...overrides } = {}) =>
       new Worker(
         {
           log,
           outage,
+          signals,
           // The job kinds the worker dispatches to: runs, and the deliveries their publication queues (R-TR-1).
           kinds: [
             runJobs({ db, storage, config, log, producers, onRunEnded: metrics.runFinished }, concurrency),
