@@ -59,7 +59,11 @@ describe('LISTEN/NOTIFY between instances (issue 11)', function () {
     const listener = new PgListener({ connection: listenerConnection(database.db), log: silent, firstDelayMs: 50 });
     const got: string[] = [];
     let resubscribed = 0;
-    const off = listener.subscribe('em_test_channel', (p) => got.push(p), () => resubscribed++);
+    const off = listener.subscribe(
+      'em_test_channel',
+      (p) => got.push(p),
+      () => resubscribed++,
+    );
     try {
       await eventually(async () => listener.listening);
       await database.db
@@ -89,7 +93,13 @@ describe('LISTEN/NOTIFY between instances (issue 11)', function () {
   describe('a worker that polls and heartbeats every ten minutes', () => {
     let worker: Worker;
     beforeEach(() => {
-      worker = services.createWorker({ concurrency: 8, pollMs: NEVER, heartbeatMs: NEVER, sweepMs: NEVER, leaseMs: NEVER });
+      worker = services.createWorker({
+        concurrency: 8,
+        pollMs: NEVER,
+        heartbeatMs: NEVER,
+        sweepMs: NEVER,
+        leaseMs: NEVER,
+      });
       worker.start();
     });
     afterEach(async () => {
@@ -99,7 +109,9 @@ describe('LISTEN/NOTIFY between instances (issue 11)', function () {
     it('claims a new run at once and aborts it at once when another instance stops it', async () => {
       await eventually(async () => (services.signals as PgListener).listening);
       const exp = await services.exports.create(ownerId, { export: { name: 'notified' } } as never);
-      const run = await eventually(async () => database.db('runs').where({ export_id: exp.id, state: 'processing' }).first());
+      const run = await eventually(async () =>
+        database.db('runs').where({ export_id: exp.id, state: 'processing' }).first(),
+      );
       await eventually(async () => worker.activeRuns.includes(run.id));
       await services.exports.stop(ownerId, exp.id);
       await eventually(async () => aborted.has(exp.id), 5_000);
@@ -118,15 +130,29 @@ describe('LISTEN/NOTIFY between instances (issue 11)', function () {
   it('a schedule change on one instance makes the scheduler of another tick at once', async () => {
     let now = new Date('2031-03-04T09:59:50Z');
     const scheduler = new Scheduler(
-      { db: database.db, log: silent, defaultTime: '03:00', catchupMs: 3_600_000, defaultTimezone: 'UTC', now: () => now, signals: services.signals },
+      {
+        db: database.db,
+        log: silent,
+        defaultTime: '03:00',
+        catchupMs: 3_600_000,
+        defaultTimezone: 'UTC',
+        now: () => now,
+        signals: services.signals,
+      },
       { tickMs: NEVER },
     );
     // The API instance's scheduler (never started) computes next_run_at with the same clock.
     const api = composeServices(loadConfig({ DATA_DIR: dataDir, DATABASE_URL: database.url }), database.db, silent, {
       now: () => now,
     });
-    const due = await api.exports.create(ownerId, { export: { name: 'due at ten' }, _schedules: [{ cron: '0 10 * * *' }] } as never);
-    const other = await api.exports.create(ownerId, { export: { name: 'other' }, _schedules: [{ cron: '0 4 * * *' }] } as never);
+    const due = await api.exports.create(ownerId, {
+      export: { name: 'due at ten' },
+      _schedules: [{ cron: '0 10 * * *' }],
+    } as never);
+    const other = await api.exports.create(ownerId, {
+      export: { name: 'other' },
+      _schedules: [{ cron: '0 4 * * *' }],
+    } as never);
     scheduler.start();
     try {
       await eventually(async () => (services.signals as PgListener).listening);

@@ -166,7 +166,9 @@ export class Worker {
         // undefined: the database is unreachable; the lease decides once it is back.
         if (!ours) continue;
         for (const e of entries) {
-          if (!ours.has(e.id)) e.controller.abort(new JobAborted(`the ${kind.name} was stopped, deleted or taken over`));
+          if (ours.has(e.id) || e.controller.signal.aborted) continue;
+          this.deps.log.info({ ...e.fields, worker: this.id }, `${kind.name} no longer ours (stopped, deleted or taken over): aborting`);
+          e.controller.abort(new JobAborted(`the ${kind.name} was stopped, deleted or taken over`));
         }
       } catch (err) {
         this.deps.log.warn({ err, kind: kind.name, jobs: entries.map((e) => e.fields) }, 'heartbeat failed');
