@@ -143,8 +143,10 @@ export class PgListener {
     this.ping = null;
     void client.end().catch(() => {});
     if (this.closed || this.subs.size === 0) return;
-    // Logged by message: the error of a failed connect may carry the connection settings.
-    this.opts.log.warn(
+    // Logged by message (the error of a failed connect may carry the connection settings), once per loss and at
+    // info: polling covers the gap, and an unreachable database is reported by the loops' DatabaseOutage already.
+    const first = this.delay === (this.opts.firstDelayMs ?? 250);
+    this.opts.log[first ? 'info' : 'debug'](
       { reason: err.message, retry_ms: this.delay },
       'notification listener lost its connection; reconnecting (polling covers the gap)',
     );
