@@ -44,7 +44,8 @@ interface Active {
  * Claims jobs of every kind from PostgreSQL and executes at most each kind's `concurrency` of them (R-ENG-1..3,
  * R-ROB-8). Any number of workers in any number of processes can share one database. A heartbeat every second
  * renews each job's lease and doubles as the stop check: a job that is no longer ours in the database (stopped,
- * deleted, taken over) has its AbortSignal fired. A stop's NOTIFY runs that check at once (R-SCALE-2). The periodic sweep takes over the jobs whose lease expired.
+ * deleted, taken over) has its AbortSignal fired. A stop's NOTIFY runs that check at once (R-SCALE-2). The periodic
+ * sweep takes over the jobs whose lease expired.
  */
 export class Worker {
   readonly id: string;
