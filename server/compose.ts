@@ -31,6 +31,8 @@ import { fileRoutes, pageRoutes } from './http/routes/file-routes.js';
 import { openApiRoutes } from './http/routes/openapi-routes.js';
 import { pageExportRouters, schedulePreviewRouters } from './http/routes/page-api-routes.js';
 import { DatabaseOutage } from './infra/db/outage.js';
+import { listenerConnection, PgListener } from './infra/db/listener.js';
+import type { Signals } from './domain/signals.js';
 import type { Logger } from './infra/logger.js';
 import { createMetrics, type Metrics } from './infra/metrics/metrics.js';
 import { queueFigures } from './domain/runs/queue-stats.js';
@@ -55,6 +57,11 @@ export interface Services {
   metrics: Metrics;
   /** The status long-poll's waits. */
   statusWatch: StatusWatch;
+  /**
+   * LISTEN/NOTIFY between instances (R-SCALE-2): its one connection opens with the first subscriber (a started worker
+   * or scheduler) and closes after the last; main closes it at shutdown.
+   */
+  signals: Signals & { close(): Promise<void> };
 }
 
 /** Options for schedules and transports (tests inject a clock, fast retries, a mailer, short timeouts). */
@@ -68,6 +75,8 @@ export interface ScheduleTransportOptions {
 /** The composition root: builds every service from the config and an open database. Used by main and by tests. */
 export function composeServices(config: Config, db: Knex, log: Logger, opts: { storage?: Storage; producers?: Producer[] } & ScheduleTransportOptions = {}): Services {
   const storage = opts.storage ?? createStorage(config);
+  // A dedicated connection outside the pool: LISTEN belongs to one session (see infra/db/listener.ts).
+  const signals = new PgListener({ connection: listenerConnection(db), log });
   // One back-off for every background loop: a lost database is logged once per retry step, not per loop and tick.
   const outage = new DatabaseOutage(log);
   const metrics = createMetrics(() => queueFigures(db));
@@ -95,6 +104,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     defaultTimezone: config.TZ || 'UTC',
     now: opts.now,
     outage,
+    signals,
   });
   const exports = new ExportService({
     db,
@@ -173,11 +183,13 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
     transports,
     metrics,
     statusWatch,
+    signals,
     createWorker: ({ concurrency = config.WORKER_CONCURRENCY, ...overrides } = {}) =>
       new Worker(
         {
           log,
           outage,
+          signals,
           // The job kinds the worker dispatches to: runs, and the deliveries their publication queues (R-TR-1).
           kinds: [
             runJobs({ db, storage, config, log, producers, onRunEnded: metrics.runFinished }, concurrency),

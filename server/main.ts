@@ -84,6 +84,7 @@ async function main() {
     server?.closeIdleConnections();
     await scheduler?.stop();
     await worker?.stop();
+    await services.signals.close();
     await closed;
     await database.close();
     process.exit(0);

@@ -84,6 +84,8 @@ export async function startTestApp(
     },
     async close() {
       await new Promise<void>((r) => server.close(() => r()));
+      // A test that left a worker or scheduler running would otherwise keep the listening connection open.
+      await services.signals.close();
       await services.storage.close?.();
       await s3?.close();
       await database.drop();

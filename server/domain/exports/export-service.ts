@@ -5,6 +5,7 @@ import { withTransaction } from '../../infra/db/transaction.js';
 import { invalidValue, userError } from '../errors.js';
 import { cancelActiveRun, enqueueRun, markExportStopped, resetExportState } from '../runs/lifecycle.js';
 import { logEvent } from '../event-log.js';
+import { CHANNELS, sendSignal } from '../signals.js';
 import type { ExportRow } from '../rows.js';
 import { exportPrefix } from '../storage-keys.js';
 import { getOwnedExport, getOwnedExportView, listOwnedExports, type ViewParts } from './export-repo.js';
@@ -159,6 +160,8 @@ export class ExportService {
       await getOwnedExport(trx, ownerId, id, true);
       await cancelActiveRun(trx, id, 'The export was deleted.');
       await trx('exports').where({ id }).delete();
+      // Its deliveries went with it: a worker uploading one hears it now instead of at its next heartbeat.
+      await sendSignal(trx, CHANNELS.jobStopped, `export:${id}`);
     });
     // Files go after the commit: the rows (and so every link) are gone first, then the bytes.
     await this.deps.storage.deletePrefix(exportPrefix(id));

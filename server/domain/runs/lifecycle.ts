@@ -6,7 +6,7 @@
  *   enqueueRun ─▶ pending ─claimRuns─▶ processing ─publishRun─▶ done      (+ its delivery jobs, same transaction)
  *                    ▲                  │  │  └──failRun──────▶ failed    (+ failure notifications, same transaction)
  *                    └──releaseRun──────┘  └─sweepExpiredRuns─▶ pending | failed (lease expired: takeover)
- *   cancelActiveRun: pending | processing ─▶ failed (stop, update, delete; the holder notices at its heartbeat)
+ *   cancelActiveRun: pending | processing ─▶ failed (stop, update, delete; the holder hears it by NOTIFY, or at its heartbeat)
  *
  * Writes by a worker require `locked_by = workerId and state = 'processing'`, so a run stopped or taken over
  * meanwhile is never written by the worker that lost it.
@@ -14,6 +14,7 @@
 import type { Knex } from 'knex';
 import { withTransaction } from '../../infra/db/transaction.js';
 import { logEvent } from '../event-log.js';
+import { CHANNELS, sendSignal } from '../signals.js';
 import { setExpiry } from './expiry.js';
 import { encodeArchiveIndex } from '../archive/archive-index.js';
 import { ACTIVE_STATES, type RunRow, type RunTrigger } from './queue.js';
@@ -36,6 +37,8 @@ export async function enqueueRun(
   )) as { rows: RunRow[] };
   const run = rows.rows[0];
   if (!run) return null;
+  // Idle workers claim it at once instead of at their next poll.
+  await sendSignal(trx, CHANNELS.jobQueued, 'run');
   await trx('exports')
     .where({ id: exp.id })
     .update({ state: 'pending', failure_reason: null, last_run_id: run.id, updated_at: trx.fn.now() });
@@ -43,8 +46,9 @@ export async function enqueueRun(
 }
 
 /**
- * Ends the export's active run as failed with `reason` (stop, update, delete). The worker holding it notices at
- * its next heartbeat (every second) because every worker write requires state = 'processing' and locked_by = it.
+ * Ends the export's active run as failed with `reason` (stop, update, delete). The worker holding it hears of it
+ * through the jobStopped signal at the commit, or else at its next heartbeat (every second), because every worker
+ * write requires state = 'processing' and locked_by = it.
  */
 export async function cancelActiveRun(trx: Knex.Transaction, exportId: number, reason: string): Promise<RunRow | null> {
   const [run] = (await trx('runs')
@@ -58,6 +62,7 @@ export async function cancelActiveRun(trx: Knex.Transaction, exportId: number, r
       lease_expires_at: null,
     })
     .returning('*')) as RunRow[];
+  if (run) await sendSignal(trx, CHANNELS.jobStopped, `run:${run.id}`);
   return run ?? null;
 }
 
@@ -256,7 +261,9 @@ async function enqueueDeliveries(trx: Knex.Transaction, run: RunRow, outcome: 'd
       },
     ];
   });
-  if (rows.length > 0)
+  if (rows.length > 0) {
     await trx('transport_deliveries').insert(rows).onConflict(['run_id', 'transport_index']).ignore();
+    await sendSignal(trx, CHANNELS.jobQueued, 'delivery');
+  }
 }
 

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { nanoid } from 'nanoid';
 import { DatabaseOutage, isConnectionError } from '../../infra/db/outage.js';
 import type { Logger } from '../../infra/logger.js';
+import { CHANNELS, type Signals } from '../signals.js';
 import { JobAborted, type JobKind } from './job-kind.js';
 
 export interface WorkerOptions {
@@ -22,6 +23,11 @@ export interface WorkerDeps {
   housekeeping?: Record<string, () => Promise<unknown>>;
   /** Shared back-off of the process's background loops while the database is unreachable. */
   outage?: DatabaseOutage;
+  /**
+   * NOTIFY from every instance: a stop or delete makes the worker check its jobs at once (the heartbeat remains the
+   * fallback), a queued job makes it claim at once (the poll remains the fallback).
+   */
+  signals?: Signals;
 }
 
 interface Active {
@@ -38,7 +44,8 @@ interface Active {
  * Claims jobs of every kind from PostgreSQL and executes at most each kind's `concurrency` of them (R-ENG-1..3,
  * R-ROB-8). Any number of workers in any number of processes can share one database. A heartbeat every second
  * renews each job's lease and doubles as the stop check: a job that is no longer ours in the database (stopped,
- * deleted, taken over) has its AbortSignal fired. The periodic sweep takes over the jobs whose lease expired.
+ * deleted, taken over) has its AbortSignal fired. A stop's NOTIFY runs that check at once (R-SCALE-2). The periodic
+ * sweep takes over the jobs whose lease expired.
  */
 export class Worker {
   readonly id: string;
@@ -46,6 +53,9 @@ export class Worker {
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
   private ticking = false;
+  /** A claim was asked for during a tick: one more tick follows, so a job queued meanwhile is not left to the poll. */
+  private tickAgain = false;
+  private unsubscribe: (() => void)[] = [];
   private readonly outage: DatabaseOutage;
 
   constructor(
@@ -73,13 +83,30 @@ export class Worker {
     this.timers.push(setInterval(() => void this.heartbeats(), this.opts.heartbeatMs ?? 1000));
     // Jitter keeps many workers from sweeping in lock-step.
     this.timers.push(setInterval(() => void this.sweep(), sweep + Math.floor(Math.random() * 1000)));
+    const signals = this.deps.signals;
+    if (signals) {
+      // After a lost listening connection, signals sent meanwhile are gone: check and claim once, now.
+      const catchUp = () => {
+        void this.heartbeats();
+        void this.tick();
+      };
+      this.unsubscribe = [
+        signals.subscribe(CHANNELS.jobStopped, () => void this.heartbeats(), catchUp),
+        signals.subscribe(CHANNELS.jobQueued, () => void this.tick()),
+      ];
+    }
     void this.tick();
   }
 
   /** Claims and launches as many jobs as there are free slots. Public for tests that drive a worker by hand. */
   async tick(): Promise<void> {
-    if (this.stopping || this.ticking) return;
+    if (this.stopping) return;
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
     this.ticking = true;
+    this.tickAgain = false;
     try {
       await this.outage.run('worker claims', async () => {
         for (const kind of this.deps.kinds) {
@@ -95,6 +122,7 @@ export class Worker {
       this.deps.log.error({ err }, 'claiming jobs failed');
     } finally {
       this.ticking = false;
+      if (this.tickAgain) void this.tick();
     }
   }
 
@@ -139,7 +167,9 @@ export class Worker {
         // undefined: the database is unreachable; the lease decides once it is back.
         if (!ours) continue;
         for (const e of entries) {
-          if (!ours.has(e.id)) e.controller.abort(new JobAborted(`the ${kind.name} was stopped, deleted or taken over`));
+          if (ours.has(e.id) || e.controller.signal.aborted) continue;
+          this.deps.log.info({ ...e.fields, worker: this.id }, `${kind.name} no longer ours (stopped, deleted or taken over): aborting`);
+          e.controller.abort(new JobAborted(`the ${kind.name} was stopped, deleted or taken over`));
         }
       } catch (err) {
         this.deps.log.warn({ err, kind: kind.name, jobs: entries.map((e) => e.fields) }, 'heartbeat failed');
@@ -194,6 +224,7 @@ export class Worker {
   /** Stops the timers and aborts every active job; resolves once their executions have returned. */
   private async halt(reason: string): Promise<Active[]> {
     this.stopping = true;
+    for (const off of this.unsubscribe.splice(0)) off();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     const entries = [...this.active.values()];

@@ -5,7 +5,8 @@
  * - All state lives in PostgreSQL: `exports.schedules`, `exports.next_run_at` (`_next_run`) and
  *   `exports.schedule_checked_at` (the instant up to which fires were considered). A tick only reads exports whose
  *   `next_run_at <= now` (partial index), so an idle tick is one cheap query and every instance sees schedule
- *   changes on its next tick (R-SCHED-5, R-SCALE-2: within ~1 s, well below 5 s).
+ *   changes on its next tick (R-SCHED-5, R-SCALE-2: within ~1 s, well below 5 s); a change's NOTIFY makes every
+ *   scheduler tick at once, the period being the fallback when it is lost.
  * - For a due export, `dueFires(compiled, tz, schedule_checked_at, now, SCHEDULE_CATCHUP)` gives ONE fire instant:
  *   the scheduled instant (not "now"), the same on every instance, and after downtime only the latest missed one
  *   within the catch-up window (R-SCHED-4).
@@ -23,6 +24,7 @@ import { DatabaseOutage } from '../../infra/db/outage.js';
 import type { Logger } from '../../infra/logger.js';
 import { withTransaction } from '../../infra/db/transaction.js';
 import { logEvent } from '../event-log.js';
+import { CHANNELS, sendSignal, type Signals } from '../signals.js';
 import { enqueueRun } from '../runs/lifecycle.js';
 import { compileSchedules, dueFires, nextFireAfter, ON_TIME_GRACE_MS, type ScheduleInput } from './index.js';
 
@@ -39,6 +41,8 @@ export interface SchedulerDeps {
   now?: () => Date;
   /** Shared back-off of the process's background loops while the database is unreachable. */
   outage?: DatabaseOutage;
+  /** NOTIFY of schedule changes on any instance: the scheduler ticks at once instead of at its next period. */
+  signals?: Signals;
 }
 
 export interface SchedulerOptions {
@@ -79,6 +83,9 @@ export class Scheduler {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<TickResult> | null = null;
   private stopped = false;
+  /** A tick was asked for during a pass that may have read the rows before the change: one more pass follows. */
+  private again = false;
+  private unsubscribe: (() => void) | null = null;
   readonly now: () => Date;
   private readonly outage: DatabaseOutage;
 
@@ -99,12 +106,19 @@ export class Scheduler {
     const tick = () =>
       void this.outage.run('schedule tick', () => this.tick()).catch((err) => this.deps.log.error({ err }, 'schedule tick failed'));
     this.timer = setInterval(tick, every);
+    const soon = () => {
+      if (this.running) this.again = true;
+      else tick();
+    };
+    this.unsubscribe = this.deps.signals?.subscribe(CHANNELS.schedulesChanged, soon, soon) ?? null;
     tick();
   }
 
   /** Graceful stop: no new ticks; an ongoing tick finishes its transactions. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running?.catch(() => {});
@@ -114,6 +128,10 @@ export class Scheduler {
   tick(): Promise<TickResult> {
     this.running ??= this.pass().finally(() => {
       this.running = null;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        void this.outage.run('schedule tick', () => this.tick()).catch((err) => this.deps.log.error({ err }, 'schedule tick failed'));
+      }
     });
     return this.running;
   }
@@ -136,6 +154,8 @@ export class Scheduler {
     await db('exports')
       .where({ id: exportId })
       .update({ next_run_at: next, schedule_checked_at: row.schedules.length === 0 ? null : now });
+    // Delivered at the commit of the caller's transaction: every instance's scheduler ticks at once.
+    await sendSignal(db, CHANNELS.schedulesChanged, String(exportId));
   }
 
   /** Exports with schedules but no evaluation yet (created before the scheduler existed, or seeded by SQL). */

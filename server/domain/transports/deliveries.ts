@@ -20,6 +20,7 @@ import { withTransaction } from '../../infra/db/transaction.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Storage } from '../../infra/storage/storage.js';
 import { logEvent } from '../event-log.js';
+import { CHANNELS, sendSignal } from '../signals.js';
 import { publishedFiles } from '../exports/export-repo.js';
 import type { ExportRow } from '../rows.js';
 import type { JobKind } from '../runs/job-kind.js';
@@ -378,7 +379,8 @@ export function deliveryJobs(deps: DeliveryJobsDeps): JobKind<DeliveryJob> {
 
 /**
  * Stops an export's deliveries from any instance (used by stop): their rows become failed, and the worker holding
- * one aborts it at its next heartbeat (the row is no longer its). Returns how many were stopped.
+ * one aborts it when the jobStopped signal arrives, or else at its next heartbeat (the row is no longer its).
+ * Returns how many were stopped.
  */
 export async function stopDeliveries(db: Knex, exportId: number, reason: string): Promise<number> {
   return withTransaction(db, async (trx) => {
@@ -407,6 +409,7 @@ export async function stopDeliveries(db: Knex, exportId: number, reason: string)
         attempts: r.attempts,
       });
     }
+    if (rows.length > 0) await sendSignal(trx, CHANNELS.jobStopped, `delivery:${exportId}`);
     return rows.length;
   });
 }
