@@ -168,7 +168,7 @@ export function composeServices(config: Config, db: Knex, log: Logger, opts: { s
   });
   app.on('shutdown', () => {
     shuttingDown = true;
-    statusWatch.releaseAll();
+    statusWatch.close();
   });
   return {
     config,

@@ -86,6 +86,7 @@ async function main() {
     await worker?.stop();
     await services.signals.close();
     await closed;
+    await services.storage.close?.().catch(() => {});
     await database.close();
     process.exit(0);
   };

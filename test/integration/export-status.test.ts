@@ -150,4 +150,18 @@ describe('API for the web page: export status and its long-poll', function () {
     const long = await status(id, { wait: 'x'.repeat(101) }).expect(400);
     expect(long.body.parameters.path).to.equal('wait');
   });
+
+  // Last in this file: close() is what the shutdown does, and it stays closed.
+  it('after the shutdown began (close), a wait is answered at once and a held one is released', async () => {
+    const id = await scheduled('closing');
+    const now = (await status(id).expect(200)).body;
+    const held = status(id, { wait: now._changed, timeout: 30 }).then((r) => r);
+    await eventually(async () => app.statusWatch.pending().waits === 1);
+    app.statusWatch.close();
+    expect((await held).body).to.deep.equal(now);
+    const started = Date.now();
+    expect((await status(id, { wait: now._changed, timeout: 30 }).expect(200)).body).to.deep.equal(now);
+    expect(Date.now() - started).to.be.below(10_000);
+    expect(app.statusWatch.pending().waits).to.equal(0);
+  });
 });

@@ -39,6 +39,8 @@ export class StatusWatch {
   private checking = false;
   private failing = false;
 
+  private released = false;
+
   constructor(private readonly deps: { db: Knex; log: Logger; pollMs?: number; maxPerUser?: number }) {}
 
   /**
@@ -48,7 +50,8 @@ export class StatusWatch {
   async follow(ownerId: number, exportId: number, query: unknown, signal: AbortSignal): Promise<ExportStatus | null> {
     const q = parseQuery(statusQuery, query);
     const now = await readStatus(this.deps.db, ownerId, exportId);
-    if (q.wait === undefined || q.wait !== now._changed) return now;
+    // After close (shutdown drain) nobody waits: a follower's next wait would hold the closing server open.
+    if (q.wait === undefined || q.wait !== now._changed || this.released) return now;
     if (signal.aborted) return null;
     const result = await this.wait(ownerId, now, q.timeout * 1000, signal);
     if (result === 'gone') throw notFound('export', exportId);
@@ -62,7 +65,16 @@ export class StatusWatch {
     return { waits, users: this.perUser.size, polling: this.timer !== null };
   }
 
-  /** Answers every wait with its last status (shutdown: nothing holds a connection open for 30 s). */
+  /**
+   * Shutdown: answers every wait with the status it last read, and every later request at once, so nothing holds a
+   * connection open for 30 s while the server drains.
+   */
+  close(): void {
+    this.released = true;
+    this.releaseAll();
+  }
+
+  /** Answers every wait with the status it last read. */
   releaseAll(): void {
     for (const set of [...this.waiters.values()]) for (const w of [...set]) w.done(w.last);
   }

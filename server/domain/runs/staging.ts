@@ -61,6 +61,9 @@ export class Staging {
       },
     });
     const input = typeof source === 'string' || Buffer.isBuffer(source) ? Readable.from([Buffer.from(source)]) : source;
+    // A stop destroys the open streams at any moment, possibly before the storage listens to `meter` (it awaits a
+    // mkdir first): the error must not go unhandled; storage.write sees the destroyed stream and rejects.
+    meter.on('error', () => {});
     input.on('error', (e) => meter.destroy(e));
     await this.storage.write(this.prefix + path, input.pipe(meter), this.signal);
     const file: StagedFile = {

@@ -53,6 +53,8 @@ export class Worker {
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
   private ticking = false;
+  private beating = false;
+  private beatAgain = false;
   /** A claim was asked for during a tick: one more tick follows, so a job queued meanwhile is not left to the poll. */
   private tickAgain = false;
   private unsubscribe: (() => void)[] = [];
@@ -114,6 +116,13 @@ export class Worker {
           while (!this.stopping && this.entries(kind.name).length < kind.concurrency) {
             const job = await kind.claim(this.id, this.opts.leaseMs, this.busyOwners(kind));
             if (job === undefined) break;
+            // A stop that began while we awaited the claim has already taken its snapshot: give this one back now.
+            if (this.stopping) {
+              await kind
+                .handBack([job], this.id)
+                .catch((err) => this.deps.log.warn({ err, kind: kind.name }, 'job not handed back; its lease expires'));
+              break;
+            }
             this.launch(kind, job);
           }
         }
@@ -152,7 +161,24 @@ export class Worker {
     this.active.set(key, entry);
   }
 
+  /** One pass at a time: notifications can arrive in bursts (one per stopped or deleted export anywhere). */
   private async heartbeats(): Promise<void> {
+    if (this.beating) {
+      this.beatAgain = true;
+      return;
+    }
+    this.beating = true;
+    try {
+      do {
+        this.beatAgain = false;
+        await this.heartbeatPass();
+      } while (this.beatAgain && !this.stopping);
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  private async heartbeatPass(): Promise<void> {
     for (const kind of this.deps.kinds) {
       const entries = this.entries(kind.name).filter((e) => !e.controller.signal.aborted);
       if (entries.length === 0) continue;

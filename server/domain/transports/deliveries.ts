@@ -147,26 +147,28 @@ export function deliveryJobs(deps: DeliveryJobsDeps): JobKind<DeliveryJob> {
     const entry = job.transport ?? (exp.transports[job.transport_index] as Stored | undefined) ?? { type: job.type };
     const type = String(entry.type);
     const { registry, secretKey } = deps;
-    const secrets = secretValues(registry, entry, secretKey);
-    const state = run.state === 'done' ? 'done' : 'failed';
-    const files = state === 'done' ? await publishedFiles(db, run.id) : [];
-    const ctx: DeliveryContext = {
-      exportId: exp.id,
-      exportName: exp.name,
-      runId: run.id,
-      runStartedAt: run.started_at ?? run.created_at,
-      state,
-      failureReason: state === 'failed' ? run.failure_reason : null,
-      files: state === 'done' ? filesFor(exp, run, entry, files) : [],
-      links: state === 'done' ? linksOf(exp, run, files) : [],
-      customData: (exp.definition.custom_data as { key: string; value: string }[] | undefined) ?? [],
-      email: (entry.email as TransportEmail | undefined) ?? null,
-      ownerId: Number(exp.owner_id),
-      deliveryId: job.delivery_uuid,
-      signal,
-      log: (message, info) => void appendLog(job, message, info),
-    };
+    let secrets: string[] = [];
+    // Preparing (secrets, files, links) fails like the delivery itself would: recorded as this attempt's failure.
     try {
+      secrets = secretValues(registry, entry, secretKey);
+      const state = run.state === 'done' ? 'done' : 'failed';
+      const files = state === 'done' ? await publishedFiles(db, run.id) : [];
+      const ctx: DeliveryContext = {
+        exportId: exp.id,
+        exportName: exp.name,
+        runId: run.id,
+        runStartedAt: run.started_at ?? run.created_at,
+        state,
+        failureReason: state === 'failed' ? run.failure_reason : null,
+        files: state === 'done' ? filesFor(exp, run, entry, files) : [],
+        links: state === 'done' ? linksOf(exp, run, files) : [],
+        customData: (exp.definition.custom_data as { key: string; value: string }[] | undefined) ?? [],
+        email: (entry.email as TransportEmail | undefined) ?? null,
+        ownerId: Number(exp.owner_id),
+        deliveryId: job.delivery_uuid,
+        signal,
+        log: (message, info) => void appendLog(job, message, info),
+      };
       signal.throwIfAborted();
       await registry.getTransport(type).deliver(deliveryOptions(registry, entry, secretKey), ctx);
     } catch (err) {

@@ -163,5 +163,6 @@ export function listenerConnection(db: Knex): pg.ClientConfig {
   const base = typeof conn === 'string' ? { connectionString: conn } : { ...conn };
   // LISTEN waits forever by design; the pool's statement timeout has no meaning here.
   delete (base as { statement_timeout?: unknown }).statement_timeout;
-  return { ...base, application_name: 'export-manager-listener', keepAlive: true };
+  // A peer that vanished silently never answers the ping: the timeout turns that into a reconnect.
+  return { ...base, application_name: 'export-manager-listener', keepAlive: true, query_timeout: 5_000 };
 }

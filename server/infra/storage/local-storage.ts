@@ -170,9 +170,16 @@ export class LocalStorage implements Storage {
   }
 
   async write(key: string, body: Readable, signal?: AbortSignal): Promise<{ size: number }> {
+    // The body may fail while we await the folder; pipeline reports it below (or the destroyed body, if it came first).
+    body.on('error', () => {});
     const target = this.full(key);
-    await this.ensureRoot();
-    await mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
+    try {
+      await this.ensureRoot();
+      await mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
+    } catch (e) {
+      body.destroy();
+      throw e;
+    }
     // Beside the target (rename stays within one file system), but not named after it: `<name>.<id>.part` was
     // longer than 255 bytes for a long name, and every export with such a file failed.
     const temp = path.join(path.dirname(target), `.${nanoid(12)}.part`);

@@ -350,7 +350,11 @@ export class S3Storage implements Storage {
 
   async write(key: string, body: Readable, signal?: AbortSignal): Promise<{ size: number }> {
     const Key = this.full(key);
-    signal?.throwIfAborted();
+    body.on('error', () => {});
+    if (signal?.aborted) {
+      body.destroy();
+      signal.throwIfAborted();
+    }
     let size = 0;
     const meter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
