@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../config.js';
+import { loadCliConfig } from './cli-config.js';
 import { copyStorage } from '../infra/storage/copy.js';
 import { localStorageOf, s3StorageOf } from '../infra/storage/index.js';
 import type { Storage } from '../infra/storage/storage.js';
@@ -26,14 +26,7 @@ async function main() {
     console.error(USAGE);
     process.exit(2);
   }
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    console.error(e.message);
-    process.exit(2);
-  }
+  const config = loadCliConfig();
   let s3: ReturnType<typeof s3StorageOf>;
   try {
     s3 = s3StorageOf(config);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError } from '../config.js';
+import { loadCliConfig } from './cli-config.js';
 import { openDatabase } from '../infra/db/database.js';
 import { createLogger } from '../infra/logger.js';
 import { createUser, findUserByLogin, setPassword } from '../domain/users/users-repo.js';
@@ -34,14 +35,7 @@ async function main() {
     console.error(USAGE);
     process.exit(2);
   }
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    console.error(e.message);
-    process.exit(2);
-  }
+  const config = loadCliConfig();
   const database = await openDatabase(config, createLogger('warn'), 2);
   try {
     const password = option(rest, 'password') ?? (await readPassword());

@@ -6,6 +6,17 @@ import { schedulePreviewBody } from '../../domain/schedules/preview.js';
 
 const isoTime = z.string().describe('ISO 8601 timestamp');
 
+/** `_last_run` of an export, its list entries and its status (schemas.ts uses it too). */
+export const lastRunSchema = z
+  .object({
+    _id: z.int(),
+    trigger: z.string(),
+    state: z.string(),
+    started_at: isoTime.nullable(),
+    finished_at: isoTime.nullable(),
+  })
+  .nullable();
+
 const runEntry = z.object({
   _id: z.int(),
   trigger: z.string(),
@@ -67,15 +78,7 @@ const exportStatus = z.object({
   _state: z.enum(EXPORT_STATES),
   _progress: z.record(z.string(), z.number()).nullable(),
   _failure_reason: z.string().nullable(),
-  _last_run: z
-    .object({
-      _id: z.int(),
-      trigger: z.string(),
-      state: z.string(),
-      started_at: isoTime.nullable(),
-      finished_at: isoTime.nullable(),
-    })
-    .nullable(),
+  _last_run: lastRunSchema,
   _next_run: isoTime.nullable(),
   _expires_at: isoTime.nullable(),
   _changed: z.string().describe('Opaque; changes whenever any other field changes. Send it back as ?wait='),

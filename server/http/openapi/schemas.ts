@@ -9,7 +9,7 @@ import {
 } from '../../domain/schedules/schema.js';
 import { searchDefinitionSchema, searchElementSchema } from '../../domain/search/schema.js';
 import { createTransportRegistry, transportEntrySchemas } from '../../domain/transports/registry.js';
-import { pageRequestSchemas, pageResponseSchemas } from './page-schemas.js';
+import { lastRunSchema, pageRequestSchemas, pageResponseSchemas } from './page-schemas.js';
 
 /**
  * The zod schemas behind the document's components. Request bodies are the very schemas that validate requests;
@@ -49,15 +49,7 @@ const exportBase = {
   _progress: z.record(z.string(), z.number()).nullable().describe('Counters of the pending or processing run'),
   _failure_reason: z.string().nullable(),
   _next_run: isoTime.nullable(),
-  _last_run: z
-    .object({
-      _id: z.int(),
-      trigger: z.string(),
-      state: z.string(),
-      started_at: isoTime.nullable(),
-      finished_at: isoTime.nullable(),
-    })
-    .nullable(),
+  _last_run: lastRunSchema,
   _expires_at: isoTime.nullable(),
 };
 
