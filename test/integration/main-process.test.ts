@@ -1,10 +1,11 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { buildServerOnce } from '../helpers/server-build.js';
 import { createTestDatabase } from '../helpers/cluster.js';
 import { captureChildLogs, rememberSecret } from '../helpers/log-capture.js';
 
@@ -38,7 +39,7 @@ const exited = (child: ChildProcess) => new Promise<number | null>((r) => child.
 describe('the server process (R-RUN-1, R-RUN-4, R-RUN-5)', function () {
   this.timeout(60_000);
   before(() => {
-    execFileSync('npm', ['run', 'build', '--silent']);
+    buildServerOnce();
   });
 
   it('R-RUN-1 R-RUN-3 starts, seeds the demo users, serves, prints URL and login, and stops on SIGTERM', async () => {

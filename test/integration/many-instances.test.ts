@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -6,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
+import { buildServerOnce } from '../helpers/server-build.js';
 import { eventually } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/cluster.js';
 import { rememberSecret } from '../helpers/log-capture.js';
@@ -97,7 +97,7 @@ describe('many instances: two API processes and two workers share one PostgreSQL
 
   before(async function () {
     this.timeout(240_000);
-    execFileSync('npm', ['run', 'build', '--silent']);
+    buildServerOnce();
     database = await createTestDatabase();
     const s3Dir = mkdtempSync(path.join(os.tmpdir(), 'em-many-s3-'));
     dirs.push(s3Dir);

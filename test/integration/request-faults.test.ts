@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { buildServerOnce } from '../helpers/server-build.js';
 import { createTestDatabase } from '../helpers/cluster.js';
 import { type Fault, type FaultResult, faultyRequest, pool, seededRandom } from '../helpers/fault-client.js';
 import { rememberSecret } from '../helpers/log-capture.js';
@@ -82,7 +83,7 @@ describe('request faults: cut, ranged, slow and stalled downloads never take the
 
   before(async function () {
     this.timeout(180_000);
-    execFileSync('npm', ['run', 'build', '--silent']);
+    buildServerOnce();
     database = await createTestDatabase();
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'em-faults-'));
     // info: the access lines reach the suite's leak check (test/helpers/log-capture.ts).

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -16,6 +15,7 @@ import { createKnex } from '../../server/infra/db/knex.js';
 import { migrateLatest } from '../../server/infra/db/migrate.js';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../server/infra/db/embedded.js';
 import { type SftpTestServer, startSftpServer } from './transports/servers/sftp-server.js';
+import { buildServerOnce } from '../helpers/server-build.js';
 import { eventually } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/cluster.js';
 import { rememberSecret } from '../helpers/log-capture.js';
@@ -150,7 +150,7 @@ describe('spine faults: killed, stopped and disconnected workers never lose or r
 
   before(async function () {
     this.timeout(240_000);
-    execFileSync('npm', ['run', 'build', '--silent']);
+    buildServerOnce();
     database = await createTestDatabase();
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'em-spine-'));
     sftpRoot = mkdtempSync(path.join(os.tmpdir(), 'em-spine-sftp-'));

@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { buildServerOnce } from '../helpers/server-build.js';
 import { createTestDatabase } from '../helpers/cluster.js';
 import { histogramCounts, parseMetrics, promtoolCheck, PROM_CLIENT_DEFAULT_FINDINGS, sample } from '../helpers/metrics.js';
 import { rememberSecret } from '../helpers/log-capture.js';
@@ -21,7 +21,7 @@ describe('a ROLE=worker process serves its metrics on METRICS_PORT (issue 12)', 
   before(async function () {
     this.timeout(180_000);
     rememberSecret(METRICS_TOKEN);
-    execFileSync('npm', ['run', 'build', '--silent']);
+    buildServerOnce();
     database = await createTestDatabase();
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'em-worker-metrics-'));
     const port = await freePort();
